@@ -1,0 +1,38 @@
+"""The ``loopml`` command line (Typer + Rich): thin, every rule lives in the services."""
+
+from __future__ import annotations
+
+import typer
+
+from loopml.cli import experiments, maintenance, quickstart, runs
+
+app = typer.Typer(
+    help="loopml: track, version, validate, deploy and monitor machine-learning models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    tracking_uri: str = typer.Option(
+        None,
+        "--tracking-uri",
+        envvar="LOOPML_TRACKING_URI",
+        help="sqlite:///path/loopml.db or postgresql+psycopg://... (default: ~/.loopml).",
+    ),
+) -> None:
+    ctx.obj = {"tracking_uri": tracking_uri}
+
+
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
+app.add_typer(maintenance.db_app, name="db")
+app.command("gc")(maintenance.gc)
+app.command("quickstart")(quickstart.quickstart)
+
+
+def main() -> None:
+    """Entry point of the ``loopml`` script."""
+    app()

@@ -1,0 +1,53 @@
+"""Typed settings, read once from the environment (prefix ``LOOPML_``).
+
+Library code never reads ``os.environ``: the interfaces build one
+``Settings`` and pass it down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".loopml"
+
+
+class Settings(BaseSettings):
+    """Where loopml keeps things and how it batches writes.
+
+    ``home`` holds the default SQLite database and object store, so a laptop
+    needs no setup; ``tracking_uri`` and ``object_store_uri`` point elsewhere
+    (PostgreSQL, ``s3://``) for a team without any code change.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LOOPML_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    tracking_uri: str | None = None
+    object_store_uri: str | None = None
+    flush_interval_seconds: float = 2.0
+    flush_max_items: int = 5000
+    chunking_threshold_bytes: int = 8 * 1024 * 1024
+    gc_grace_seconds: float = 3600.0
+    sqlite_busy_timeout_seconds: float = 60.0
+
+    def resolved_tracking_uri(self) -> str:
+        """The metadata store URI: explicit, or SQLite under ``home``."""
+        if self.tracking_uri:
+            return self.tracking_uri
+        return f"sqlite:///{self.home.expanduser().resolve() / 'loopml.db'}"
+
+    def resolved_object_store_uri(self) -> str:
+        """The object store URI: explicit, or a folder under ``home``."""
+        if self.object_store_uri:
+            return self.object_store_uri
+        return str(self.home.expanduser().resolve() / "objects")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; keyword overrides win over it."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,371 @@
+"""Where the bytes live: the filesystem seam under the object store.
+
+One small ABC, two implementations: a local directory (plain ``os`` calls,
+made atomic by ``os.replace``) and any fsspec filesystem (``s3://`` through
+s3fs, where one PUT of the final key is atomic). Every exception raised by
+the operating system, fsspec or botocore is translated into the loopml error
+tree by :func:`storage_errors`, and nowhere else.
+
+Keys are relative POSIX paths (``blobs/ab/cdef...``); the backend knows
+nothing about ids, kinds or hashing.
+"""
+
+from __future__ import annotations
+
+import abc
+import io
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import fsspec
+
+from loopml.core.errors import InvalidArgument, LoopmlError, NotFound, StorageError
+
+try:  # botocore is only present with the [s3] extra
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    _THIRD_PARTY_ERRORS: tuple[type[BaseException], ...] = (OSError, BotoCoreError, ClientError)
+except ImportError:  # pragma: no cover - depends on the installed extras
+    _THIRD_PARTY_ERRORS = (OSError,)
+
+IO_BLOCK = 8 * 1024 * 1024
+"""Read and write buffer size: large enough that per-call overhead vanishes."""
+
+TEMP_PREFIX = ".tmp-"
+"""Basename prefix of an in-progress write; never a valid object key."""
+
+
+@contextmanager
+def storage_errors(what: str, *, writing: bool = False) -> Iterator[None]:
+    """The one seam: translate OS, fsspec and botocore failures into loopml errors.
+
+    ``what`` names the operation for the message. A missing file becomes
+    ``NotFound`` when reading; when writing, a missing directory or bucket is a
+    ``StorageError`` (the store is misconfigured, the caller's id is fine).
+    """
+    try:
+        yield
+    except LoopmlError:
+        raise
+    except FileNotFoundError as exc:
+        if writing:
+            raise StorageError(f"{what} failed: {exc}") from exc
+        raise NotFound(f"{what}: not found") from exc
+    except ImportError as exc:
+        raise StorageError(
+            f"{what} failed: {exc} (install the matching extra, e.g. loopml[s3])"
+        ) from exc
+    except _THIRD_PARTY_ERRORS as exc:
+        raise StorageError(f"{what} failed: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """One stored key as listed: its size in bytes and modification time (epoch s)."""
+
+    key: str
+    size: int
+    mtime: float
+
+
+class GuardedFile(io.RawIOBase):
+    """A read-only file whose failures surface as loopml errors."""
+
+    def __init__(self, raw: Any, what: str) -> None:
+        self._raw = raw
+        self._what = what
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with storage_errors(self._what):
+            return int(self._raw.readinto(buffer) or 0)
+
+    def read(self, size: int | None = -1) -> bytes:
+        with storage_errors(self._what):
+            data = self._raw.read() if size is None or size < 0 else self._raw.read(size)
+        return bytes(data) if not isinstance(data, bytes) else data
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def close(self) -> None:
+        if not self.closed:
+            with storage_errors(self._what):
+                self._raw.close()
+        super().close()
+
+
+def open_local_file(path: str) -> tuple[GuardedFile, int]:
+    """Open a caller's local file for reading; return it and its size."""
+    with storage_errors(f"reading {path}"):
+        raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by GuardedFile
+        size = os.fstat(raw.fileno()).st_size
+    return GuardedFile(raw, f"reading {path}"), size
+
+
+def write_local_file(path: str, blocks: Iterable[bytes | memoryview]) -> None:
+    """Write ``blocks`` to ``path`` atomically: a temp file beside it, then rename.
+
+    If ``blocks`` raises (a hash did not verify), the temp file is removed and
+    ``path`` is left exactly as it was.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(8)}")
+    with storage_errors(f"writing {path}", writing=True):
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            with open(fd, "wb", buffering=0) as out:
+                for block in blocks:
+                    view = memoryview(block)
+                    while view:
+                        view = view[out.write(view) :]
+            os.replace(tmp, path)
+        except BaseException:
+            _discard(tmp)
+            raise
+
+
+def _discard(path: str) -> None:
+    try:
+        with storage_errors(f"removing {path}"):
+            os.unlink(path)
+    except LoopmlError:
+        pass  # best effort: gc removes stale temp files after the grace period
+
+
+class Backend(abc.ABC):
+    """A flat namespace of immutable files addressed by relative keys."""
+
+    io_threads: int = 1
+    """How many requests are worth keeping in flight at once."""
+
+    @abc.abstractmethod
+    def location(self, key: str) -> str:
+        """A human-readable address of ``key`` for messages."""
+
+    @abc.abstractmethod
+    def size(self, key: str) -> int | None:
+        """Size of ``key`` in bytes, or None if it is absent."""
+
+    @abc.abstractmethod
+    def read_bytes(self, key: str) -> bytes:
+        """The whole content of ``key`` (NotFound if absent)."""
+
+    @abc.abstractmethod
+    def open_read(self, key: str) -> GuardedFile:
+        """A streaming reader of ``key`` (NotFound if absent)."""
+
+    @abc.abstractmethod
+    def write_bytes(self, key: str, data: bytes | memoryview) -> None:
+        """Store ``data`` at ``key`` atomically: readers see all of it or nothing."""
+
+    @abc.abstractmethod
+    def write_stream(self, key: str, blocks: Iterable[bytes | memoryview]) -> None:
+        """Store the concatenated ``blocks`` at ``key`` atomically, in bounded memory.
+
+        If iterating ``blocks`` raises, nothing appears at ``key``.
+        """
+
+    @abc.abstractmethod
+    def delete(self, keys: list[str]) -> None:
+        """Remove ``keys``; keys already gone are ignored."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str) -> list[StoredEntry]:
+        """Every file under the directory ``prefix``, temp files included."""
+
+
+class LocalBackend(Backend):
+    """A local directory; atomic by writing a temp file and renaming it."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(os.path.expanduser(root))
+        self._made_dirs: set[str] = set()
+        with storage_errors(f"creating the object store directory {self.root}", writing=True):
+            os.makedirs(self.root, exist_ok=True)
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def location(self, key: str) -> str:
+        return self._path(key)
+
+    def size(self, key: str) -> int | None:
+        try:
+            with storage_errors(f"reading {self._path(key)}"):
+                return os.stat(self._path(key)).st_size
+        except NotFound:
+            return None
+
+    def read_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        with storage_errors(f"reading {path}"), open(path, "rb", buffering=0) as f:
+            return f.read()
+
+    def open_read(self, key: str) -> GuardedFile:
+        path = self._path(key)
+        with storage_errors(f"reading {path}"):
+            raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by GuardedFile
+        return GuardedFile(raw, f"reading {path}")
+
+    def write_bytes(self, key: str, data: bytes | memoryview) -> None:
+        self.write_stream(key, (data,))
+
+    def write_stream(self, key: str, blocks: Iterable[bytes | memoryview]) -> None:
+        path = self._path(key)
+        directory = os.path.dirname(path)
+        if directory not in self._made_dirs:
+            with storage_errors(f"creating {directory}", writing=True):
+                os.makedirs(directory, exist_ok=True)
+            self._made_dirs.add(directory)
+        write_local_file(path, blocks)
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            try:
+                with storage_errors(f"deleting {self._path(key)}"):
+                    os.unlink(self._path(key))
+            except NotFound:
+                pass
+
+    def list(self, prefix: str) -> list[StoredEntry]:
+        found: list[StoredEntry] = []
+        base = self._path(prefix)
+        with storage_errors(f"listing {base}"):
+            if not os.path.isdir(base):
+                return found
+            pending = [(base, prefix)]
+            while pending:
+                directory, rel = pending.pop()
+                with os.scandir(directory) as it:
+                    for entry in it:
+                        key = f"{rel}/{entry.name}"
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append((entry.path, key))
+                        else:
+                            st = entry.stat(follow_symlinks=False)
+                            found.append(StoredEntry(key, st.st_size, st.st_mtime))
+        return found
+
+
+class FsspecBackend(Backend):
+    """Any fsspec filesystem whose single write of a final key is atomic (S3, GCS, ...)."""
+
+    io_threads = 8
+
+    def __init__(self, fs: Any, root: str, protocol: str) -> None:
+        self._fs = fs
+        self.root = root.rstrip("/")
+        self._protocol = protocol
+
+    def _path(self, key: str) -> str:
+        return f"{self.root}/{key}"
+
+    def location(self, key: str) -> str:
+        return f"{self._protocol}://{self._path(key)}"
+
+    def size(self, key: str) -> int | None:
+        try:
+            with storage_errors(f"reading {self.location(key)}"):
+                return int(self._fs.info(self._path(key))["size"])
+        except NotFound:
+            return None
+
+    def read_bytes(self, key: str) -> bytes:
+        with storage_errors(f"reading {self.location(key)}"):
+            return bytes(self._fs.cat_file(self._path(key)))
+
+    def open_read(self, key: str) -> GuardedFile:
+        what = f"reading {self.location(key)}"
+        with storage_errors(what):
+            raw = self._fs.open(self._path(key), "rb", block_size=IO_BLOCK)
+        return GuardedFile(raw, what)
+
+    def write_bytes(self, key: str, data: bytes | memoryview) -> None:
+        # One PUT of the finished object: it appears whole or not at all.
+        with storage_errors(f"writing {self.location(key)}", writing=True):
+            self._fs.pipe_file(self._path(key), data if isinstance(data, bytes) else bytes(data))
+
+    def write_stream(self, key: str, blocks: Iterable[bytes | memoryview]) -> None:
+        # The content is only verified once fully read, so it goes to a temp key
+        # first; the final key is made by a server-side copy of verified bytes.
+        directory, _, _ = key.rpartition("/")
+        tmp = f"{directory}/{TEMP_PREFIX}{secrets.token_hex(8)}"
+        what = f"writing {self.location(key)}"
+        try:
+            with (
+                storage_errors(what, writing=True),
+                self._fs.open(self._path(tmp), "wb", block_size=IO_BLOCK) as out,
+            ):
+                for block in blocks:
+                    out.write(block)
+            with storage_errors(what, writing=True):
+                self._fs.copy(self._path(tmp), self._path(key))
+        finally:
+            self.delete([tmp])
+
+    def delete(self, keys: list[str]) -> None:
+        if not keys:
+            return
+        try:
+            with storage_errors(f"deleting from {self._protocol}://{self.root}"):
+                self._fs.rm([self._path(key) for key in keys])
+        except NotFound:
+            # Some filesystems refuse a batch containing a missing key.
+            for key in keys:
+                try:
+                    with storage_errors(f"deleting {self.location(key)}"):
+                        self._fs.rm_file(self._path(key))
+                except NotFound:
+                    pass
+
+    def list(self, prefix: str) -> list[StoredEntry]:
+        base = self._path(prefix)
+        with storage_errors(f"listing {self._protocol}://{base}"):
+            infos = self._fs.find(base, detail=True)
+        found: list[StoredEntry] = []
+        for name, info in infos.items():
+            if info.get("type") == "directory":
+                continue
+            key = name[len(self.root) + 1 :] if name.startswith(self.root + "/") else name
+            found.append(StoredEntry(key, int(info.get("size") or 0), _mtime(info)))
+        return found
+
+
+def _mtime(info: dict[str, Any]) -> float:
+    """Modification time from an fsspec info dict, whatever the filesystem calls it."""
+    for field in ("LastModified", "mtime", "last_modified", "created", "updated"):
+        value = info.get(field)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, int | float):
+            return float(value)
+    return 0.0  # unknown age counts as old: only unreachable objects are ever deleted
+
+
+def backend_for_uri(uri: str, storage_options: dict[str, Any] | None) -> Backend:
+    """The backend for a local path, ``file://`` URI or fsspec URL."""
+    if not isinstance(uri, str) or not uri:
+        raise InvalidArgument(f"object store URI must be a non-empty string, got {uri!r}")
+    protocol, path = fsspec.core.split_protocol(uri)
+    if protocol in (None, "file", "local"):
+        return LocalBackend(path)
+    if protocol not in fsspec.available_protocols():
+        raise InvalidArgument(f"unknown object store protocol {protocol!r} in {uri!r}")
+    options = dict(storage_options or {})
+    if protocol in ("s3", "s3a"):
+        # Other processes write to the same bucket: a cached listing would lie.
+        options.setdefault("use_listings_cache", False)
+    with storage_errors(f"opening the object store {uri}"):
+        fs = fsspec.filesystem(protocol, **options)
+        root = fs._strip_protocol(uri).rstrip("/")
+    if not root:
+        raise InvalidArgument(f"object store URI {uri!r} names no bucket or directory")
+    return FsspecBackend(fs, root, protocol)

@@ -1,0 +1,361 @@
+"""The content-addressed object store: put, get, trees and garbage collection."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import BinaryIO
+
+from loopml.core.errors import InvalidArgument, NotFound, StorageError
+from loopml.core.hashing import hash_bytes
+from loopml.objects._chunking import (
+    DEFAULT_PARAMS,
+    ChunkParams,
+    ReadInto,
+    reader_of,
+    split_buffer,
+    split_stream,
+)
+from loopml.objects._fs import IO_BLOCK, Backend, open_local_file, write_local_file
+from loopml.objects._gc import collect_garbage
+from loopml.objects._layout import Kind, check_id, id_from_key, key_for
+from loopml.objects._manifest import Manifest, decode_manifest, encode_manifest
+from loopml.objects._parallel import ordered_map
+from loopml.objects._reader import (
+    BlockReader,
+    blob_blocks,
+    chunked_blocks,
+    new_hasher,
+    read_verified,
+)
+from loopml.objects._records import BlobInfo, GcReport
+from loopml.objects._tree import Tree, TreeEntry, check_entries, decode_tree, encode_tree
+
+MEMORY_LIMIT = 64 * 1024 * 1024
+"""A file up to this size that is not chunked is read into memory in one go."""
+
+_OPEN_BUFFER = 1024 * 1024
+
+
+class ObjectStore:
+    """Immutable contents addressed by the BLAKE3 hash of their bytes.
+
+    Every write is atomic and idempotent (putting present content is a no-op);
+    every read verifies the bytes against their id. Contents larger than
+    ``chunking_threshold`` are split into content-defined chunks stored as
+    blobs of their own, listed by a manifest stored under the content's id.
+    Obtain one with :func:`loopml.objects.open_object_store`. Safe to share
+    between threads.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        uri: str,
+        chunking_threshold: int,
+        chunk_params: ChunkParams = DEFAULT_PARAMS,
+    ) -> None:
+        if isinstance(chunking_threshold, bool) or not isinstance(chunking_threshold, int):
+            raise InvalidArgument("chunking_threshold must be an int")
+        if chunking_threshold < 1:
+            raise InvalidArgument(f"chunking_threshold must be >= 1, got {chunking_threshold}")
+        self._backend = backend
+        self._uri = uri
+        self._threshold = chunking_threshold
+        self._params = chunk_params
+
+    @property
+    def uri(self) -> str:
+        """Where the store lives, as given to ``open_object_store``."""
+        return self._uri
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({self._uri!r})"
+
+    # -- writing ---------------------------------------------------------------
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data``; return its id (hex BLAKE3). A no-op if already present."""
+        view = _byte_view(data)
+        if len(view) <= self._threshold:
+            return self._put_plain(view).id
+        object_id = hash_bytes(view)
+        if self._has_content(object_id, len(view)):
+            return object_id
+        return self._put_chunked(split_buffer(view, self._params), lambda: object_id).id
+
+    def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
+        """Store the content of the local file ``path``, streaming it in bounded memory.
+
+        Files above ``chunking_threshold`` are chunked; the id is the hash of the
+        whole content either way. NotFound if ``path`` does not exist.
+        """
+        src = os.fspath(path)
+        source, size = open_local_file(src)
+        with source:
+            if size > self._threshold:
+                return self._put_chunked_stream(source.readinto)
+            if size <= MEMORY_LIMIT:
+                return self._put_plain(memoryview(source.readall()))
+        return self._put_large_plain(src)
+
+    def put_stream(self, stream: BinaryIO) -> BlobInfo:
+        """Store everything ``stream`` yields until its end.
+
+        Memory is bounded by ``chunking_threshold`` plus a few chunking buffers
+        (about 40 MiB): content above the threshold is chunked as it streams.
+        """
+        head = _read_up_to(stream, self._threshold + 1)
+        if len(head) <= self._threshold:
+            return self._put_plain(memoryview(head))
+        return self._put_chunked_stream(reader_of(stream), head)
+
+    def put_tree(self, entries: Mapping[str, TreeEntry]) -> str:
+        """Store a tree mapping relative POSIX paths to entries; return its id.
+
+        The tree is serialised canonically, so equal trees share an id. Paths
+        must be relative, without ``.``/``..`` or empty segments, backslashes or
+        NUL, and no path may also be a directory of another (InvalidArgument).
+        Entry ids are not required to be stored yet.
+        """
+        data = encode_tree(check_entries(entries))
+        tree_id = hash_bytes(data)
+        key = key_for(Kind.TREE, tree_id)
+        if self._backend.size(key) != len(data):
+            self._backend.write_bytes(key, data)
+        return tree_id
+
+    # -- reading ---------------------------------------------------------------
+
+    def exists(self, id: str) -> bool:
+        """Whether an object (content or tree) with this id is stored."""
+        check_id(id)
+        return any(self._backend.size(key_for(kind, id)) is not None for kind in Kind)
+
+    def stat(self, id: str) -> BlobInfo:
+        """Size and chunking of a stored object, without reading its content (NotFound)."""
+        check_id(id)
+        size = self._backend.size(key_for(Kind.BLOB, id))
+        if size is not None:
+            return BlobInfo(id=id, size=size, chunked=False)
+        manifest = self._manifest(id)
+        if manifest is not None:
+            return BlobInfo(id=id, size=manifest.size, chunked=True)
+        size = self._backend.size(key_for(Kind.TREE, id))
+        if size is not None:
+            return BlobInfo(id=id, size=size, chunked=False)
+        raise self._not_found(id)
+
+    def get_bytes(self, id: str) -> bytes:
+        """The verified content of ``id`` (NotFound if absent, CorruptObject if damaged)."""
+        check_id(id)
+        try:
+            return read_verified(self._backend, Kind.BLOB, id)
+        except NotFound:
+            pass
+        manifest = self._manifest(id)
+        if manifest is not None:
+            return b"".join(chunked_blocks(self._backend, id, manifest))
+        try:
+            return read_verified(self._backend, Kind.TREE, id)
+        except NotFound:
+            raise self._not_found(id) from None
+
+    def open(self, id: str) -> BinaryIO:
+        """A streaming binary reader of ``id``'s content (NotFound if absent).
+
+        The hash is verified as the stream reaches its end: the read that
+        reaches it raises CorruptObject if the stored bytes are damaged (for a
+        chunked content, each chunk is verified before any of it is returned).
+        """
+        return io.BufferedReader(BlockReader(self._blocks(id)), buffer_size=_OPEN_BUFFER)
+
+    def get_file(self, id: str, dest: str | os.PathLike[str]) -> None:
+        """Write ``id``'s content to the local file ``dest``, atomically.
+
+        The bytes go to a temporary file beside ``dest`` and are renamed over
+        it only once fully written and verified: ``dest`` is never partial, and
+        is left untouched on any error (NotFound, CorruptObject, StorageError).
+        """
+        blocks = self._blocks(id)
+        try:
+            write_local_file(os.fspath(dest), blocks)
+        finally:
+            close = getattr(blocks, "close", None)
+            if close is not None:
+                close()
+
+    def get_tree(self, id: str) -> Tree:
+        """The tree stored under ``id`` (NotFound if no tree has that id)."""
+        check_id(id)
+        try:
+            data = read_verified(self._backend, Kind.TREE, id)
+        except NotFound:
+            raise NotFound(f"no tree {id} in the object store {self._uri}") from None
+        return decode_tree(id, data, self._backend.location(key_for(Kind.TREE, id)))
+
+    def iter_ids(self) -> Iterator[str]:
+        """Every stored object id, each once: contents, chunks, manifests' and trees' ids."""
+        seen: set[str] = set()
+        for kind in Kind:
+            for entry in self._backend.list(kind.value):
+                object_id = id_from_key(kind, entry.key)
+                if object_id is not None and object_id not in seen:
+                    seen.add(object_id)
+                    yield object_id
+
+    def gc(
+        self,
+        roots: Iterable[str],
+        *,
+        grace_seconds: float,
+        now: float | None = None,
+        dry_run: bool = False,
+    ) -> GcReport:
+        """Delete objects unreachable from ``roots`` that are older than ``grace_seconds``.
+
+        Reachability follows tree entries (trees may contain trees) and the
+        chunks of chunked contents. Nothing modified within ``grace_seconds``
+        before ``now`` (default: the current time) is deleted, so objects a
+        concurrent writer has just stored survive. Roots that are not stored
+        are ignored; an unreadable reachable tree aborts before any deletion.
+        With ``dry_run`` nothing is deleted and the report says what would be.
+        """
+        return collect_garbage(
+            self._backend,
+            roots,
+            grace_seconds=grace_seconds,
+            now=time.time() if now is None else now,
+            dry_run=dry_run,
+        )
+
+    # -- internals ---------------------------------------------------------------
+
+    def _not_found(self, object_id: str) -> NotFound:
+        return NotFound(f"no object {object_id} in the object store {self._uri}")
+
+    def _manifest(self, object_id: str) -> Manifest | None:
+        key = key_for(Kind.MANIFEST, object_id)
+        try:
+            data = self._backend.read_bytes(key)
+        except NotFound:
+            return None
+        return decode_manifest(object_id, data, self._backend.location(key))
+
+    def _blocks(self, object_id: str) -> Iterator[bytes]:
+        """Verified blocks of any stored object; NotFound raised before the first block."""
+        check_id(object_id)
+        try:
+            return blob_blocks(self._backend, object_id)
+        except NotFound:
+            pass
+        manifest = self._manifest(object_id)
+        if manifest is not None:
+            return chunked_blocks(self._backend, object_id, manifest)
+        try:
+            return blob_blocks(self._backend, object_id, Kind.TREE)
+        except NotFound:
+            raise self._not_found(object_id) from None
+
+    def _has_content(self, object_id: str, size: int) -> bool:
+        if self._backend.size(key_for(Kind.BLOB, object_id)) == size:
+            return True
+        # A manifest always lists two or more chunks, so it exists only for
+        # contents longer than the minimum chunk size.
+        return (
+            size > self._params.min_size
+            and self._backend.size(key_for(Kind.MANIFEST, object_id)) is not None
+        )
+
+    def _put_plain(self, data: memoryview) -> BlobInfo:
+        object_id = hash_bytes(data)
+        if not self._has_content(object_id, len(data)):
+            self._backend.write_bytes(key_for(Kind.BLOB, object_id), data)
+        return BlobInfo(id=object_id, size=len(data), chunked=False)
+
+    def _put_chunk(self, chunk: memoryview) -> str:
+        chunk_id = hash_bytes(chunk)
+        key = key_for(Kind.BLOB, chunk_id)
+        if self._backend.size(key) != len(chunk):
+            self._backend.write_bytes(key, chunk)
+        return chunk_id
+
+    def _put_chunked_stream(self, readinto: ReadInto, head: bytes = b"") -> BlobInfo:
+        whole = new_hasher()
+        chunks = split_stream(readinto, head, self._params, hasher=whole)
+        return self._put_chunked(chunks, lambda: str(whole.hexdigest()))
+
+    def _put_chunked(self, chunks: Iterable[memoryview], content_id: Callable[[], str]) -> BlobInfo:
+        """Store ``chunks`` and their manifest; ``content_id()`` is asked once they are all read."""
+        sizes: list[int] = []
+
+        def measured() -> Iterator[memoryview]:
+            for chunk in chunks:
+                sizes.append(len(chunk))
+                yield chunk
+
+        chunk_ids = list(ordered_map(self._put_chunk, measured(), threads=self._backend.io_threads))
+        object_id = content_id()
+        total = sum(sizes)
+        if len(chunk_ids) <= 1:
+            # One chunk is the whole content: it is already stored as a plain blob.
+            if not chunk_ids:
+                return self._put_plain(memoryview(b""))
+            return BlobInfo(id=object_id, size=total, chunked=False)
+        data = encode_manifest(
+            Manifest(size=total, chunks=tuple(zip(chunk_ids, sizes, strict=True)))
+        )
+        key = key_for(Kind.MANIFEST, object_id)
+        if self._backend.size(key) != len(data):
+            self._backend.write_bytes(key, data)
+        return BlobInfo(id=object_id, size=total, chunked=True)
+
+    def _put_large_plain(self, src: str) -> BlobInfo:
+        """A file too large for memory but not chunked: hash it, then stream it, verified."""
+        hasher = new_hasher()
+        size = 0
+        source, _ = open_local_file(src)
+        with source:
+            while block := source.read(IO_BLOCK):
+                hasher.update(block)
+                size += len(block)
+        object_id: str = hasher.hexdigest()
+        if not self._has_content(object_id, size):
+            self._backend.write_stream(
+                key_for(Kind.BLOB, object_id), _verified_file_blocks(src, object_id)
+            )
+        return BlobInfo(id=object_id, size=size, chunked=False)
+
+
+def _verified_file_blocks(src: str, object_id: str) -> Iterator[bytes]:
+    hasher = new_hasher()
+    source, _ = open_local_file(src)
+    with source:
+        while block := source.read(IO_BLOCK):
+            hasher.update(block)
+            yield block
+    if hasher.hexdigest() != object_id:
+        raise StorageError(f"{src} changed while it was being stored; put it again")
+
+
+def _byte_view(data: bytes) -> memoryview:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise InvalidArgument(f"expected bytes, got {type(data).__name__}")
+    view = memoryview(data)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+def _read_up_to(stream: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit`` bytes from ``stream``, fewer only at its end."""
+    parts: list[bytes] = []
+    total = 0
+    while total < limit:
+        part = stream.read(limit - total)
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)

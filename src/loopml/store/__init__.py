@@ -1,0 +1,58 @@
+"""Foundation: the metadata store (SQLAlchemy 2 on SQLite or PostgreSQL).
+
+Only the modules of this package write SQL. Callers get frozen records.
+"""
+
+from loopml.store._base import SEARCH_MAX_RESULTS, TrackingStore
+from loopml.store._database import Database
+from loopml.store._filter import Comparison, OrderBy, parse_filter, parse_order_by
+from loopml.store._migrate import HEAD_REVISION, current_revision, upgrade
+from loopml.store._sql_store import SqlTrackingStore
+from loopml.store.records import (
+    ArtifactEntry,
+    DatasetInput,
+    Experiment,
+    ExperimentTag,
+    FileInfo,
+    LifecycleStage,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+
+__all__ = [
+    "HEAD_REVISION",
+    "SEARCH_MAX_RESULTS",
+    "ArtifactEntry",
+    "Comparison",
+    "Database",
+    "DatasetInput",
+    "Experiment",
+    "ExperimentTag",
+    "FileInfo",
+    "LifecycleStage",
+    "Metric",
+    "OrderBy",
+    "PagedList",
+    "Param",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunInputs",
+    "RunStatus",
+    "RunTag",
+    "SqlTrackingStore",
+    "TrackingStore",
+    "ViewType",
+    "current_revision",
+    "parse_filter",
+    "parse_order_by",
+    "upgrade",
+]

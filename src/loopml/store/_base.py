@@ -1,0 +1,194 @@
+"""The tracking store interface: a few primitives, conveniences written once here.
+
+The SQL store (SQLite and PostgreSQL) implements it; the remote (HTTP) store
+implements it too, and all of them pass one shared test suite.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+
+from loopml.store.records import (
+    ArtifactEntry,
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+    ViewType,
+)
+
+SEARCH_MAX_RESULTS = 50_000
+
+
+class TrackingStore(abc.ABC):
+    """Where experiments, runs and their logged values live.
+
+    Callers validate names and values (``loopml.tracking`` does) before they
+    get here; the store guarantees atomicity: a call is written whole or not
+    at all, and a rejected call writes nothing.
+    """
+
+    # -- experiments -------------------------------------------------------
+    @abc.abstractmethod
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str:
+        """Create an experiment; AlreadyExists if the name is taken (even by a deleted one)."""
+
+    @abc.abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with that id; NotFound otherwise."""
+
+    @abc.abstractmethod
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with that name, active or deleted, or None."""
+
+    @abc.abstractmethod
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """Experiments ordered by id, a page at a time."""
+
+    @abc.abstractmethod
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Give an experiment a new unique name."""
+
+    @abc.abstractmethod
+    def set_experiment_lifecycle(self, experiment_id: str, stage: LifecycleStage) -> None:
+        """Soft-delete or restore an experiment (its runs follow)."""
+
+    @abc.abstractmethod
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """Set (or overwrite) a tag of an experiment."""
+
+    # -- runs ----------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        run_name: str,
+        start_time: int,
+        tags: Sequence[RunTag] = (),
+        parent_run_id: str | None = None,
+        user_id: str = "",
+    ) -> Run:
+        """Create a RUNNING run in an active experiment."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """The run with its latest metrics, params, tags and inputs; NotFound otherwise."""
+
+    @abc.abstractmethod
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        """Change a run's status, end time or name."""
+
+    @abc.abstractmethod
+    def set_run_lifecycle(self, run_id: str, stage: LifecycleStage, when: int) -> None:
+        """Soft-delete or restore a run; ``when`` is recorded as the deletion time."""
+
+    @abc.abstractmethod
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Write metrics, params and tags in one transaction.
+
+        InvalidState if the run is deleted, or if it has terminated and the batch
+        holds metrics or params (tags stay writable: they annotate). InvalidArgument
+        if a param would change value.
+        """
+
+    @abc.abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a run tag; NotFound if the run has no such tag."""
+
+    @abc.abstractmethod
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of one metric, ordered by step then timestamp."""
+
+    @abc.abstractmethod
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """Runs matching MLflow's filter language, ordered, a page at a time."""
+
+    @abc.abstractmethod
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """Record datasets a run read (idempotent per name, digest and context)."""
+
+    # -- artifact index --------------------------------------------------------
+    @abc.abstractmethod
+    def record_artifacts(self, run_id: str, entries: Sequence[ArtifactEntry]) -> None:
+        """Add or replace entries of a run's artifact index."""
+
+    @abc.abstractmethod
+    def list_artifact_entries(self, run_id: str, prefix: str = "") -> list[ArtifactEntry]:
+        """Artifact entries whose path is ``prefix`` or lies below it, ordered by path."""
+
+    @abc.abstractmethod
+    def referenced_blobs(self) -> Iterator[str]:
+        """Every blob id the metadata refers to: the roots of garbage collection."""
+
+    @abc.abstractmethod
+    def purge_deleted_runs(self, deleted_before: int) -> list[str]:
+        """Permanently remove runs deleted before that time; returns their ids."""
+
+    # -- conveniences, written once ---------------------------------------------
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.set_experiment_lifecycle(experiment_id, LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.set_experiment_lifecycle(experiment_id, LifecycleStage.ACTIVE)
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        self.log_batch(run_id, metrics=[metric])
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        self.log_batch(run_id, params=[param])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        self.log_batch(run_id, tags=[tag])
+
+    def iter_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+    ) -> Iterable[Run]:
+        """Every matching run, fetching page after page."""
+        token: str | None = None
+        while True:
+            page = self.search_runs(
+                experiment_ids, filter_string, order_by, view_type, SEARCH_MAX_RESULTS, token
+            )
+            yield from page
+            token = page.token
+            if not token:
+                return

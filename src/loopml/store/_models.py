@@ -1,0 +1,172 @@
+"""The metadata tables, described once as SQLAlchemy 2 typed models.
+
+Records handed to callers are frozen dataclasses (``records.py``); these ORM
+classes never leave the ``store`` package. Repositories mostly use their
+``__table__`` with SQLAlchemy Core for bulk speed.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID_LENGTH = 32
+KEY_LENGTH = 250
+NAME_LENGTH = 256
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every loopml table."""
+
+
+class ExperimentRow(Base):
+    __tablename__ = "experiments"
+
+    experiment_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    artifact_location: Mapped[str] = mapped_column(Text)
+    lifecycle_stage: Mapped[str] = mapped_column(String(32), default="active")
+    creation_time: Mapped[int] = mapped_column(BigInteger)
+    last_update_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExperimentTagRow(Base):
+    __tablename__ = "experiment_tags"
+
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_experiment_start", "experiment_id", "start_time"),)
+
+    run_uuid: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    status: Mapped[str] = mapped_column(String(16))
+    start_time: Mapped[int] = mapped_column(BigInteger)
+    end_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    lifecycle_stage: Mapped[str] = mapped_column(String(32), default="active")
+    deleted_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    user_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    artifact_uri: Mapped[str] = mapped_column(Text)
+    parent_run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True, index=True)
+
+
+class ParamRow(Base):
+    __tablename__ = "params"
+
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class TagRow(Base):
+    __tablename__ = "tags"
+
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class MetricRow(Base):
+    """Every logged point. NaN is kept as ``is_nan`` because SQLite stores NaN as NULL."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_run_key_step", "run_uuid", "key", "step"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    run_uuid: Mapped[str] = mapped_column(ForeignKey("runs.run_uuid", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    value: Mapped[float] = mapped_column(Float(precision=53))
+    step: Mapped[int] = mapped_column(BigInteger)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    is_nan: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LatestMetricRow(Base):
+    """The point with the greatest (step, timestamp, value) per run and key: what search sees."""
+
+    __tablename__ = "latest_metrics"
+    __table_args__ = (Index("ix_latest_metrics_key_value", "key", "value"),)
+
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    value: Mapped[float] = mapped_column(Float(precision=53))
+    step: Mapped[int] = mapped_column(BigInteger)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    is_nan: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RunInputRow(Base):
+    """A dataset a run read (lineage): MLflow's dataset input, flattened."""
+
+    __tablename__ = "run_inputs"
+
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    context: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True, default="")
+    source_type: Mapped[str] = mapped_column(String(64), default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+    schema: Mapped[str] = mapped_column(Text, default="")
+    profile: Mapped[str] = mapped_column(Text, default="")
+
+
+class ArtifactRow(Base):
+    """The artifact index: one row per file a run logged, pointing at its blob."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (Index("ix_artifacts_blob", "blob_id"),)
+
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    blob_id: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+# The Core tables the repositories write through (bulk statements skip the ORM).
+EXPERIMENTS = _table(ExperimentRow)
+EXPERIMENT_TAGS = _table(ExperimentTagRow)
+RUNS = _table(RunRow)
+PARAMS = _table(ParamRow)
+TAGS = _table(TagRow)
+METRICS = _table(MetricRow)
+LATEST_METRICS = _table(LatestMetricRow)
+RUN_INPUTS = _table(RunInputRow)
+ARTIFACTS = _table(ArtifactRow)

@@ -1,0 +1,363 @@
+"""SQL repository of runs: creation, loading, status, and the batched log write."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, tuple_, update
+
+from loopml.core.errors import InvalidArgument, InvalidState, NotFound
+from loopml.store import _sql_experiments as experiments
+from loopml.store._models import LATEST_METRICS, METRICS, PARAMS, RUN_INPUTS, RUNS, TAGS
+from loopml.store._upsert import insert_ignore, upsert
+from loopml.store.records import (
+    DatasetInput,
+    LifecycleStage,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunStatus,
+    RunTag,
+)
+
+IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
+
+
+def missing_run(run_id: str) -> NotFound:
+    return NotFound(f"No run with id {run_id!r}.")
+
+
+def create(
+    conn: Connection,
+    experiment_id: str,
+    run_id: str,
+    run_name: str,
+    start_time: int,
+    tags: Sequence[RunTag],
+    parent_run_id: str | None,
+    user_id: str,
+) -> Run:
+    exp = experiments.get(conn, experiment_id)
+    if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+        raise InvalidState(
+            f"Experiment {exp.name!r} is deleted: restore it before starting runs in it."
+        )
+    if parent_run_id is not None:
+        get_status(conn, parent_run_id)
+    info = RunInfo(
+        run_id=run_id,
+        run_name=run_name,
+        experiment_id=exp.experiment_id,
+        status=RunStatus.RUNNING,
+        start_time=start_time,
+        end_time=None,
+        lifecycle_stage=LifecycleStage.ACTIVE,
+        artifact_uri=f"{exp.artifact_location}/{run_id}/artifacts",
+        user_id=user_id,
+        parent_run_id=parent_run_id,
+    )
+    conn.execute(
+        RUNS.insert().values(
+            run_uuid=run_id,
+            experiment_id=int(exp.experiment_id),
+            name=run_name,
+            status=info.status,
+            start_time=start_time,
+            end_time=None,
+            lifecycle_stage=info.lifecycle_stage,
+            user_id=user_id,
+            artifact_uri=info.artifact_uri,
+            parent_run_id=parent_run_id,
+        )
+    )
+    if tags:
+        conn.execute(
+            TAGS.insert(), [{"run_uuid": run_id, "key": t.key, "value": t.value} for t in tags]
+        )
+    return Run(info=info, data=RunData(tags={t.key: t.value for t in tags}))
+
+
+def get_status(conn: Connection, run_id: str) -> Any:
+    """The run's (status, lifecycle_stage); NotFound if there is no such run."""
+    row = conn.execute(
+        select(RUNS.c.status, RUNS.c.lifecycle_stage).where(RUNS.c.run_uuid == run_id)
+    ).first()
+    if row is None:
+        raise missing_run(run_id)
+    return row
+
+
+def _info(row: Any) -> RunInfo:
+    return RunInfo(
+        run_id=row.run_uuid,
+        run_name=row.name,
+        experiment_id=str(row.experiment_id),
+        status=row.status,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        lifecycle_stage=row.lifecycle_stage,
+        artifact_uri=row.artifact_uri,
+        user_id=row.user_id,
+        parent_run_id=row.parent_run_id,
+    )
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
+
+
+def load(conn: Connection, run_rows: Sequence[Any]) -> list[Run]:
+    """Turn run rows into full runs, fetching their data in a few bulk queries."""
+    ids = [row.run_uuid for row in run_rows]
+    metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
+    params: dict[str, dict[str, str]] = {i: {} for i in ids}
+    tags: dict[str, dict[str, str]] = {i: {} for i in ids}
+    inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
+    for chunk in _chunks(ids):
+        for run_uuid, key, value, is_nan in conn.execute(
+            select(
+                LATEST_METRICS.c.run_uuid,
+                LATEST_METRICS.c.key,
+                LATEST_METRICS.c.value,
+                LATEST_METRICS.c.is_nan,
+            ).where(LATEST_METRICS.c.run_uuid.in_(chunk))
+        ):
+            metrics[run_uuid][key] = math.nan if is_nan else value
+        for table, target in ((PARAMS, params), (TAGS, tags)):
+            for run_uuid, key, value in conn.execute(
+                select(table.c.run_uuid, table.c.key, table.c.value).where(
+                    table.c.run_uuid.in_(chunk)
+                )
+            ):
+                target[run_uuid][key] = value
+        for row in conn.execute(select(RUN_INPUTS).where(RUN_INPUTS.c.run_uuid.in_(chunk))):
+            inputs[row.run_uuid].append(
+                DatasetInput(
+                    name=row.name,
+                    digest=row.digest,
+                    source_type=row.source_type,
+                    source=row.source,
+                    schema=row.schema,
+                    profile=row.profile,
+                    context=row.context,
+                )
+            )
+    return [
+        Run(
+            info=_info(row),
+            data=RunData(
+                metrics=metrics[row.run_uuid], params=params[row.run_uuid], tags=tags[row.run_uuid]
+            ),
+            inputs=RunInputs(tuple(inputs[row.run_uuid])),
+        )
+        for row in run_rows
+    ]
+
+
+def get(conn: Connection, run_id: str) -> Run:
+    row = conn.execute(select(RUNS).where(RUNS.c.run_uuid == run_id)).first()
+    if row is None:
+        raise missing_run(run_id)
+    return load(conn, [row])[0]
+
+
+def update_run(
+    conn: Connection,
+    run_id: str,
+    status: str | None,
+    end_time: int | None,
+    run_name: str | None,
+) -> RunInfo:
+    values: dict[str, Any] = {}
+    if status is not None:
+        values["status"] = status
+        # A run made RUNNING again (resumed) has no end time.
+        values["end_time"] = end_time if RunStatus(status).is_terminated else None
+    elif end_time is not None:
+        values["end_time"] = end_time
+    if run_name is not None:
+        values["name"] = run_name
+    if (
+        values
+        and conn.execute(update(RUNS).where(RUNS.c.run_uuid == run_id).values(**values)).rowcount
+        == 0
+    ):
+        raise missing_run(run_id)
+    if run_name is not None:
+        upsert(
+            conn,
+            TAGS,
+            [{"run_uuid": run_id, "key": "mlflow.runName", "value": run_name}],
+            keys=("run_uuid", "key"),
+            update=("value",),
+        )
+    row = conn.execute(select(RUNS).where(RUNS.c.run_uuid == run_id)).first()
+    if row is None:
+        raise missing_run(run_id)
+    return _info(row)
+
+
+def set_lifecycle(conn: Connection, run_id: str, stage: LifecycleStage, when: int) -> None:
+    deleted_time = when if stage == LifecycleStage.DELETED else None
+    result = conn.execute(
+        update(RUNS)
+        .where(RUNS.c.run_uuid == run_id)
+        .values(lifecycle_stage=stage, deleted_time=deleted_time)
+    )
+    if result.rowcount == 0:
+        raise missing_run(run_id)
+
+
+def check_writable(conn: Connection, run_id: str, annotating_only: bool) -> None:
+    status, stage = get_status(conn, run_id)
+    if stage != LifecycleStage.ACTIVE:
+        raise InvalidState(f"Run {run_id} is deleted: restore it before logging to it.")
+    if not annotating_only and RunStatus(status).is_terminated:
+        raise InvalidState(
+            f"Run {run_id} is {status}: metrics and params can no longer change. "
+            f"Resume it with start_run(run_id='{run_id}') to log more."
+        )
+
+
+def _write_params(conn: Connection, run_id: str, params: Sequence[Param]) -> None:
+    wanted: dict[str, str] = {}
+    for param in params:
+        previous = wanted.setdefault(param.key, param.value)
+        if previous != param.value:
+            raise InvalidArgument(
+                f"Param {param.key!r} appears twice in one batch with different values "
+                f"({previous!r} and {param.value!r})."
+            )
+    existing: dict[str, str] = {}
+    for chunk in _chunks(list(wanted)):
+        existing.update(
+            conn.execute(
+                select(PARAMS.c.key, PARAMS.c.value).where(
+                    PARAMS.c.run_uuid == run_id, PARAMS.c.key.in_(chunk)
+                )
+            ).all()
+        )
+    for key, old in existing.items():
+        if wanted[key] != old:
+            raise InvalidArgument(
+                f"Changing param values is not allowed. Param {key!r} was already logged with "
+                f"value {old!r} for run {run_id}; attempted new value {wanted[key]!r}. "
+                "Log it under another key, or start a new run."
+            )
+    new = [
+        {"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items() if k not in existing
+    ]
+    if new:
+        conn.execute(PARAMS.insert(), new)
+
+
+def _latest_key(metric: Metric) -> tuple[int, int, float]:
+    # Same order as the SQL upsert condition; NaN sorts lowest so it never hides a number.
+    return (metric.step, metric.timestamp, -math.inf if math.isnan(metric.value) else metric.value)
+
+
+def _metric_row(run_id: str, metric: Metric) -> dict[str, Any]:
+    is_nan = math.isnan(metric.value)
+    return {
+        "run_uuid": run_id,
+        "key": metric.key,
+        "value": 0.0 if is_nan else metric.value,
+        "step": metric.step,
+        "timestamp": metric.timestamp,
+        "is_nan": is_nan,
+    }
+
+
+def _write_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+    conn.execute(METRICS.insert(), [_metric_row(run_id, m) for m in metrics])
+    latest: dict[str, Metric] = {}
+    for metric in metrics:
+        held = latest.get(metric.key)
+        if held is None or _latest_key(metric) >= _latest_key(held):
+            latest[metric.key] = metric
+    upsert(
+        conn,
+        LATEST_METRICS,
+        [_metric_row(run_id, m) for m in latest.values()],
+        keys=("run_uuid", "key"),
+        update=("value", "step", "timestamp", "is_nan"),
+        where=lambda new: (
+            tuple_(new.step, new.timestamp, new.value)
+            >= tuple_(LATEST_METRICS.c.step, LATEST_METRICS.c.timestamp, LATEST_METRICS.c.value)
+        ),
+    )
+
+
+def log_batch(
+    conn: Connection,
+    run_id: str,
+    metrics: Sequence[Metric],
+    params: Sequence[Param],
+    tags: Sequence[RunTag],
+) -> None:
+    check_writable(conn, run_id, annotating_only=not metrics and not params)
+    if params:
+        _write_params(conn, run_id, params)
+    if tags:
+        last = {t.key: t.value for t in tags}
+        upsert(
+            conn,
+            TAGS,
+            [{"run_uuid": run_id, "key": k, "value": v} for k, v in last.items()],
+            keys=("run_uuid", "key"),
+            update=("value",),
+        )
+        if "mlflow.runName" in last:
+            conn.execute(
+                update(RUNS).where(RUNS.c.run_uuid == run_id).values(name=last["mlflow.runName"])
+            )
+    if metrics:
+        _write_metrics(conn, run_id, metrics)
+
+
+def delete_tag(conn: Connection, run_id: str, key: str) -> None:
+    check_writable(conn, run_id, annotating_only=True)
+    result = conn.execute(delete(TAGS).where(TAGS.c.run_uuid == run_id, TAGS.c.key == key))
+    if result.rowcount == 0:
+        raise NotFound(f"Run {run_id} has no tag {key!r}.")
+
+
+def metric_history(conn: Connection, run_id: str, key: str) -> list[Metric]:
+    rows = conn.execute(
+        select(METRICS.c.value, METRICS.c.timestamp, METRICS.c.step, METRICS.c.is_nan)
+        .where(METRICS.c.run_uuid == run_id, METRICS.c.key == key)
+        .order_by(METRICS.c.step, METRICS.c.timestamp, METRICS.c.id)
+    ).all()
+    if not rows:
+        get_status(conn, run_id)
+    nan = math.nan
+    return [
+        Metric(key, nan if is_nan else value, timestamp, step)
+        for value, timestamp, step, is_nan in rows
+    ]
+
+
+def log_inputs(conn: Connection, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+    check_writable(conn, run_id, annotating_only=True)
+    insert_ignore(
+        conn,
+        RUN_INPUTS,
+        [
+            {
+                "run_uuid": run_id,
+                "name": d.name,
+                "digest": d.digest,
+                "context": d.context,
+                "source_type": d.source_type,
+                "source": d.source,
+                "schema": d.schema,
+                "profile": d.profile,
+            }
+            for d in datasets
+        ],
+    )

@@ -1,0 +1,125 @@
+"""Compile parsed run-search filters and orderings into SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select
+
+from loopml.core.errors import InvalidArgument
+from loopml.store._filter import Comparison, OrderBy
+from loopml.store._models import LATEST_METRICS, PARAMS, RUN_INPUTS, RUNS, TAGS
+
+_ATTRIBUTE_COLUMNS = {
+    "run_id": RUNS.c.run_uuid,
+    "run_uuid": RUNS.c.run_uuid,
+    "run_name": RUNS.c.name,
+    "status": RUNS.c.status,
+    "start_time": RUNS.c.start_time,
+    "created": RUNS.c.start_time,
+    "end_time": RUNS.c.end_time,
+    "artifact_uri": RUNS.c.artifact_uri,
+    "user_id": RUNS.c.user_id,
+    "lifecycle_stage": RUNS.c.lifecycle_stage,
+    "experiment_id": RUNS.c.experiment_id,
+}
+_DATASET_COLUMNS = {
+    "name": RUN_INPUTS.c.name,
+    "digest": RUN_INPUTS.c.digest,
+    "context": RUN_INPUTS.c.context,
+}
+
+
+def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    match op:
+        case "=":
+            return column == value
+        case "!=":
+            return column != value
+        case ">":
+            return column > value
+        case ">=":
+            return column >= value
+        case "<":
+            return column < value
+        case "<=":
+            return column <= value
+        case "LIKE":
+            return column.like(value)
+        case "ILIKE":
+            return column.ilike(value)
+        case "IN":
+            return column.in_(list(value)) if value else false()
+        case "NOT IN":
+            return column.not_in(list(value)) if value else ~false()
+    raise InvalidArgument(f"Unsupported comparator {op!r}.")
+
+
+def _keyed_exists(table: Any, key: str, condition: ColumnElement[bool] | None) -> Any:
+    clauses = [table.c.run_uuid == RUNS.c.run_uuid, table.c.key == key]
+    if condition is not None:
+        clauses.append(condition)
+    return exists().where(*clauses)
+
+
+def _clause(comparison: Comparison) -> ColumnElement[bool]:
+    kind, key, op, value = comparison.kind, comparison.key, comparison.op, comparison.value
+    if kind == "attribute":
+        column = _ATTRIBUTE_COLUMNS.get(key)
+        if column is None:
+            raise InvalidArgument(f"Unknown run attribute {key!r} in the filter.")
+        if op == "IS NULL":
+            return column.is_(None)
+        if op == "IS NOT NULL":
+            return column.is_not(None)
+        return _compare(column, op, value)
+    if kind == "dataset":
+        column = _DATASET_COLUMNS.get(key)
+        if column is None:
+            raise InvalidArgument(f"Unknown dataset field {key!r}: use name, digest or context.")
+        return exists().where(RUN_INPUTS.c.run_uuid == RUNS.c.run_uuid, _compare(column, op, value))
+    table = {"metric": LATEST_METRICS, "param": PARAMS, "tag": TAGS}[kind]
+    if op == "IS NULL":
+        return not_(_keyed_exists(table, key, None))
+    if op == "IS NOT NULL":
+        return _keyed_exists(table, key, None)
+    condition = _compare(table.c.value, op, value)
+    if kind == "metric":
+        condition = and_(condition, LATEST_METRICS.c.is_nan.is_(False))
+    return _keyed_exists(table, key, condition)
+
+
+def apply_filter(query: Select[Any], comparisons: Sequence[Comparison]) -> Select[Any]:
+    """Add one WHERE clause per comparison (they are joined by AND)."""
+    for comparison in comparisons:
+        query = query.where(_clause(comparison))
+    return query
+
+
+def apply_order(query: Select[Any], order_by: Sequence[OrderBy]) -> Select[Any]:
+    """Order as MLflow does: the given keys (missing values last), then newest first."""
+    for index, clause in enumerate(order_by):
+        column: Any
+        if clause.kind == "attribute":
+            column = _ATTRIBUTE_COLUMNS.get(clause.key)
+            if column is None:
+                raise InvalidArgument(f"Unknown run attribute {clause.key!r} in order_by.")
+        elif clause.kind in ("metric", "param", "tag"):
+            table = {"metric": LATEST_METRICS, "param": PARAMS, "tag": TAGS}[clause.kind]
+            column = (
+                select(table.c.value)
+                .where(table.c.run_uuid == RUNS.c.run_uuid, table.c.key == clause.key)
+                .scalar_subquery()
+                .label(f"order_{index}")
+            )
+        else:
+            raise InvalidArgument(f"Cannot order runs by {clause.kind} fields.")
+        query = query.order_by(
+            column.is_(None), column.asc() if clause.ascending else column.desc()
+        )
+    return query.order_by(RUNS.c.start_time.desc(), RUNS.c.run_uuid)
+
+
+def stage_filter(stages: Sequence[str]) -> ColumnElement[bool]:
+    return or_(*(RUNS.c.lifecycle_stage == stage for stage in stages))

@@ -1,0 +1,1 @@
+"""Alembic migrations of the metadata store; applied by ``loopml.store.upgrade``."""

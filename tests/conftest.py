@@ -1,0 +1,96 @@
+"""Shared fixtures: real SQLite and PostgreSQL stores, isolated loopml homes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from loopml.core.settings import Settings
+from loopml.store import SqlTrackingStore
+from loopml.tracking import Client
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+_TABLES = ", ".join(
+    (
+        "experiment_tags",
+        "experiments",
+        "runs",
+        "params",
+        "tags",
+        "metrics",
+        "latest_metrics",
+        "run_inputs",
+        "artifacts",
+    )
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test ever touches the real ~/.loopml or inherits a user's settings."""
+    for name in list(os.environ):
+        if name.startswith("LOOPML_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("LOOPML_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (one per xdist worker)."""
+    name = f"loopml_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _reset_postgres(uri: str) -> None:
+    store = SqlTrackingStore(uri)  # migrates on first use
+    with store.db.write() as conn:
+        conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text(
+                "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage,"
+                " creation_time, last_update_time) VALUES (0, 'Default', 'loopml-artifacts:/0',"
+                " 'active', 0, 0)"
+            )
+        )
+    store.db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A clean metadata store URI, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'loopml.db'}"
+    uri = request.getfixturevalue("postgres_database")
+    _reset_postgres(uri)
+    return uri
+
+
+@pytest.fixture
+def store(store_uri: str) -> Iterator[SqlTrackingStore]:
+    sql_store = SqlTrackingStore(store_uri)
+    yield sql_store
+    sql_store.db.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", flush_interval_seconds=0.2)
+
+
+@pytest.fixture
+def client(store_uri: str, settings: Settings, tmp_path: Path) -> Iterator[Client]:
+    tracking = Client(store_uri, settings=settings, object_store_uri=str(tmp_path / "objects"))
+    yield tracking
+    tracking.close()
