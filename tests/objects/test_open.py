@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,22 @@ def test_missing_bucket_is_translated(s3_server: S3Server) -> None:
     with pytest.raises(NotFound):
         store.get_bytes("0" * 64)
     assert not store.exists("0" * 64)
+
+
+@pytest.mark.s3
+def test_unreachable_endpoint_is_a_storage_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    options = {
+        "endpoint_url": f"http://127.0.0.1:{port}",
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"region_name": "us-east-1"},
+        "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 1},
+    }
+    store = open_object_store("s3://bucket/prefix", storage_options=options)
+    with pytest.raises(StorageError, match="Could not connect"):
+        store.put_bytes(b"data")
+    with pytest.raises(StorageError, match="listing"):
+        list(store.iter_ids())

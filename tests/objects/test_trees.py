@@ -73,7 +73,7 @@ def test_get_tree_of_a_plain_blob_is_not_found(store: ObjectStore) -> None:
         lambda: TreeEntry("not-a-hash", 1),
         lambda: TreeEntry(A_ID, -1),
         lambda: TreeEntry(A_ID, 1, mode=0o10000),
-        lambda: TreeEntry(A_ID, True),  # type: ignore[arg-type]
+        lambda: TreeEntry(A_ID, True),
         lambda: TreeEntry(A_ID, 1, mode="644"),  # type: ignore[arg-type]
     ],
 )
@@ -108,7 +108,7 @@ def test_unsafe_paths_are_rejected_with_a_reason(path: str) -> None:
 
 # -- properties ---------------------------------------------------------------
 
-segment_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="/\\\x00")
+segment_chars = st.characters(codec="utf-8", exclude_characters="/\\\x00")
 safe_segments = st.text(segment_chars, min_size=1, max_size=12).filter(
     lambda s: s not in {".", ".."}
 )

@@ -7,6 +7,7 @@ Library code never reads ``os.environ``: the interfaces build one
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     tracking_uri: str | None = None
     object_store_uri: str | None = None
+    # fsspec options for the object store, e.g. LOOPML_OBJECT_STORE_OPTIONS=
+    # '{"endpoint_url": "http://minio:9000", "key": "...", "secret": "..."}'
+    object_store_options: dict[str, Any] = Field(default_factory=dict)
     flush_interval_seconds: float = 2.0
     flush_max_items: int = 5000
     chunking_threshold_bytes: int = 8 * 1024 * 1024

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from loopml.objects._fs import backend_for_uri
-from loopml.objects._records import BlobInfo, GcReport
-from loopml.objects._store import ObjectStore
+from loopml.objects._gc import GcReport
+from loopml.objects._store import BlobInfo, ObjectStore
 from loopml.objects._tree import Tree, TreeEntry, validate_tree_path
 
 __all__ = [

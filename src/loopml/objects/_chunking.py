@@ -1,4 +1,4 @@
-"""Content-defined chunking (FastCDC) over buffers and streams in bounded memory.
+"""Chunked contents: how they are cut (FastCDC, in bounded memory) and how they are listed.
 
 A cut point depends only on the bytes from the start of its chunk up to at
 most ``max_size`` further, so a stream can be chunked one buffer at a time:
@@ -7,19 +7,27 @@ short by the end of the buffer and is carried into the next one. The result
 is identical to chunking the whole content at once (a property test checks
 this), which is what makes an edit in the middle of a file cost only the
 chunks around it.
+
+A chunked content is stored as its chunks (plain blobs) plus a manifest
+listing them, stored under the id of the whole content. The manifest cannot
+verify itself by that id, so decoding checks its shape, and readers verify
+every chunk and finally the whole content against the id.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from fastcdc import fastcdc
 
-from loopml.core.errors import InvalidArgument
+from loopml.core.errors import CorruptObject, InvalidArgument
+from loopml.core.hashing import is_hash
 
 ReadInto = Callable[[memoryview], int]
+MANIFEST_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -117,3 +125,44 @@ def split_stream(
         if eof:
             return
         carry = data[offset:]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Chunk ids and sizes, in content order, and the total size."""
+
+    size: int
+    chunks: tuple[tuple[str, int], ...]
+
+
+def encode_manifest(manifest: Manifest) -> bytes:
+    """Canonical compact JSON: the same chunks always give the same bytes."""
+    body = {
+        "chunks": [[chunk_id, size] for chunk_id, size in manifest.chunks],
+        "size": manifest.size,
+        "version": MANIFEST_VERSION,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def decode_manifest(object_id: str, data: bytes, location: str) -> Manifest:
+    """Parse and check a stored manifest; CorruptObject if it is not one."""
+    try:
+        body: Any = json.loads(data)
+        chunks = tuple((str(c), int(n)) for c, n in body["chunks"])
+        size = body["size"]
+        well_formed = (
+            body["version"] == MANIFEST_VERSION
+            and isinstance(size, int)
+            and all(is_hash(c) and n > 0 for c, n in chunks)
+            and sum(n for _, n in chunks) == size
+        )
+    except (ValueError, TypeError, KeyError):
+        well_formed = False
+    if not well_formed:
+        raise CorruptObject(
+            f"object {object_id} is corrupt: its chunk manifest at {location} is not valid. "
+            "`loopml gc` will not repair it; delete that file and restore the object "
+            "from a remote copy, or put the original content again."
+        )
+    return Manifest(size=size, chunks=chunks)

@@ -339,6 +339,23 @@ class FsspecBackend(Backend):
         return found
 
 
+class S3Backend(FsspecBackend):
+    """s3fs, with existence checks in one HEAD request.
+
+    fsspec's ``info`` follows a missing key with a LIST (is it a directory?),
+    which would triple the requests spent on every new chunk.
+    """
+
+    def size(self, key: str) -> int | None:
+        bucket, path, _ = self._fs.split_path(self._path(key))
+        try:
+            with storage_errors(f"reading {self.location(key)}"):
+                head = self._fs.call_s3("head_object", Bucket=bucket, Key=path)
+        except NotFound:
+            return None
+        return int(head["ContentLength"])
+
+
 def _mtime(info: dict[str, Any]) -> float:
     """Modification time from an fsspec info dict, whatever the filesystem calls it."""
     for field in ("LastModified", "mtime", "last_modified", "created", "updated"):
@@ -368,4 +385,6 @@ def backend_for_uri(uri: str, storage_options: dict[str, Any] | None) -> Backend
         root = fs._strip_protocol(uri).rstrip("/")
     if not root:
         raise InvalidArgument(f"object store URI {uri!r} names no bucket or directory")
+    if protocol in ("s3", "s3a") and hasattr(fs, "call_s3"):
+        return S3Backend(fs, root, protocol)
     return FsspecBackend(fs, root, protocol)

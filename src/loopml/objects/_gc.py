@@ -15,16 +15,29 @@ collect when no such write is in flight, or name its id as a root.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from loopml.core.errors import InvalidArgument, NotFound
+from loopml.objects._chunking import decode_manifest
 from loopml.objects._fs import Backend, StoredEntry
 from loopml.objects._layout import Kind, check_id, id_from_key, is_temp_key, key_for
-from loopml.objects._manifest import decode_manifest
 from loopml.objects._reader import read_verified
-from loopml.objects._records import GcReport
 from loopml.objects._tree import decode_tree
 
 _DELETE_ORDER = (Kind.TREE, Kind.MANIFEST, Kind.BLOB)
+
+
+@dataclass(frozen=True)
+class GcReport:
+    """What a garbage collection did (or, with ``dry_run``, would do).
+
+    ``deleted`` and ``freed_bytes`` count unreachable objects past the grace
+    period; ``kept`` counts every other stored object.
+    """
+
+    deleted: int
+    freed_bytes: int
+    kept: int
 
 
 def collect_garbage(

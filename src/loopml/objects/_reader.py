@@ -16,9 +16,9 @@ import blake3
 
 from loopml.core.errors import CorruptObject, LoopmlError, NotFound
 from loopml.core.hashing import hash_bytes
+from loopml.objects._chunking import Manifest
 from loopml.objects._fs import IO_BLOCK, Backend, GuardedFile
 from loopml.objects._layout import Kind, key_for
-from loopml.objects._manifest import Manifest
 from loopml.objects._parallel import ordered_map
 
 _REMEDY = (

@@ -6,6 +6,7 @@ import io
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from loopml.core.errors import InvalidArgument, NotFound, StorageError
@@ -13,15 +14,17 @@ from loopml.core.hashing import hash_bytes
 from loopml.objects._chunking import (
     DEFAULT_PARAMS,
     ChunkParams,
+    Manifest,
     ReadInto,
+    decode_manifest,
+    encode_manifest,
     reader_of,
     split_buffer,
     split_stream,
 )
 from loopml.objects._fs import IO_BLOCK, Backend, open_local_file, write_local_file
-from loopml.objects._gc import collect_garbage
+from loopml.objects._gc import GcReport, collect_garbage
 from loopml.objects._layout import Kind, check_id, id_from_key, key_for
-from loopml.objects._manifest import Manifest, decode_manifest, encode_manifest
 from loopml.objects._parallel import ordered_map
 from loopml.objects._reader import (
     BlockReader,
@@ -30,13 +33,21 @@ from loopml.objects._reader import (
     new_hasher,
     read_verified,
 )
-from loopml.objects._records import BlobInfo, GcReport
 from loopml.objects._tree import Tree, TreeEntry, check_entries, decode_tree, encode_tree
 
 MEMORY_LIMIT = 64 * 1024 * 1024
 """A file up to this size that is not chunked is read into memory in one go."""
 
 _OPEN_BUFFER = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A stored content: its id (BLAKE3 of the bytes), size, and whether it is chunked."""
+
+    id: str
+    size: int
+    chunked: bool
 
 
 class ObjectStore:
@@ -77,7 +88,7 @@ class ObjectStore:
 
     # -- writing ---------------------------------------------------------------
 
-    def put_bytes(self, data: bytes) -> str:
+    def put_bytes(self, data: bytes | bytearray | memoryview) -> str:
         """Store ``data``; return its id (hex BLAKE3). A no-op if already present."""
         view = _byte_view(data)
         if len(view) <= self._threshold:
@@ -105,8 +116,8 @@ class ObjectStore:
     def put_stream(self, stream: BinaryIO) -> BlobInfo:
         """Store everything ``stream`` yields until its end.
 
-        Memory is bounded by ``chunking_threshold`` plus a few chunking buffers
-        (about 40 MiB): content above the threshold is chunked as it streams.
+        Content above ``chunking_threshold`` is chunked as it streams, so memory
+        is bounded by the threshold plus a few 16 MiB chunking buffers.
         """
         head = _read_up_to(stream, self._threshold + 1)
         if len(head) <= self._threshold:
@@ -341,7 +352,7 @@ def _verified_file_blocks(src: str, object_id: str) -> Iterator[bytes]:
         raise StorageError(f"{src} changed while it was being stored; put it again")
 
 
-def _byte_view(data: bytes) -> memoryview:
+def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise InvalidArgument(f"expected bytes, got {type(data).__name__}")
     view = memoryview(data)
@@ -356,6 +367,10 @@ def _read_up_to(stream: BinaryIO, limit: int) -> bytes:
         part = stream.read(limit - total)
         if not part:
             break
+        if not isinstance(part, bytes | bytearray | memoryview):
+            raise InvalidArgument(
+                f"put_stream needs a binary stream, it read {type(part).__name__}"
+            )
         parts.append(part)
         total += len(part)
     return parts[0] if len(parts) == 1 else b"".join(parts)

@@ -61,6 +61,8 @@ def open_objects(uri: str, settings: Settings) -> ObjectStore:
         objects = _object_stores.get(uri)
         if objects is None:
             objects = _object_stores[uri] = open_object_store(
-                uri, chunking_threshold=settings.chunking_threshold_bytes
+                uri,
+                chunking_threshold=settings.chunking_threshold_bytes,
+                storage_options=settings.object_store_options or None,
             )
         return objects

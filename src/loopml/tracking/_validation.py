@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 
 from loopml.core.errors import InvalidArgument
+from loopml.objects import validate_tree_path
 from loopml.store.records import Metric, Param, RunTag
 
 MAX_KEY_LENGTH = 250
@@ -104,7 +105,15 @@ def validate_batch(
         if metric.key not in checked_keys:
             validate_key(metric.key, "metric")
             checked_keys.add(metric.key)
-        good_metrics.append(_checked_point(metric))
+        # Fast path for the common exact types; anything else gets the full check.
+        if (
+            type(metric.value) is float
+            and type(metric.step) is int
+            and type(metric.timestamp) is int
+        ):
+            good_metrics.append(metric)
+        else:
+            good_metrics.append(_checked_point(metric))
     good_params = [validate_param(p) for p in params]
     good_tags = [validate_tag(t) for t in tags]
     if len(good_metrics) + len(good_params) + len(good_tags) > MAX_BATCH_ITEMS:
@@ -136,22 +145,17 @@ def validate_artifact_path(path: str | None) -> str:
     """A folder or file path inside a run's artifacts: relative, normalized, no '..'.
 
     This is the path-traversal defence for everything written under a run and
-    for everything downloaded from one. Returns "" for the root.
+    for everything downloaded from one (the object store's tree-path rule).
+    Returns "" for the root; a trailing '/' names the same folder.
     """
     if path is None or path in ("", "."):
         return ""
-    if not isinstance(path, str) or "\\" in path or "\x00" in path:
-        raise InvalidArgument(f"Invalid artifact path {path!r}: use '/'-separated relative paths.")
-    cleaned = path.strip("/") if not path.startswith("/") else path
-    normalized = posixpath.normpath(cleaned)
-    if (
-        cleaned.startswith("/")
-        or normalized.startswith("..")
-        or normalized != cleaned
-        or any(part in ("", ".", "..") for part in normalized.split("/"))
-    ):
+    if isinstance(path, str) and not path.startswith("/"):
+        path = path.rstrip("/")
+    try:
+        return validate_tree_path(path)
+    except InvalidArgument as exc:
         raise InvalidArgument(
-            f"Invalid artifact path {path!r}: it must be relative and stay inside the run's "
-            "artifacts (no leading '/', no '..' or '.' segments)."
-        )
-    return normalized
+            f"Invalid artifact path {path!r}: {exc.message}. Artifact paths are relative and "
+            "stay inside the run's artifacts."
+        ) from exc
