@@ -23,7 +23,7 @@ _TABLES = ", ".join(
         "runs",
         "params",
         "tags",
-        "metrics",
+        "metric_chunks",
         "latest_metrics",
         "run_inputs",
         "artifacts",

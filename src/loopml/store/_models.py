@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -91,21 +92,25 @@ class TagRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-class MetricRow(Base):
-    """Every logged point. NaN is kept as ``is_nan`` because SQLite stores NaN as NULL."""
+class MetricChunkRow(Base):
+    """Metric points stored in packed blocks: one row per key per logged batch.
 
-    __tablename__ = "metrics"
-    __table_args__ = (Index("ix_metrics_run_key_step", "run_uuid", "key", "step"),)
+    ``data`` holds ``count`` steps (int64), timestamps (int64) and values
+    (float64, so NaN and infinity need no special column). Writing 1,000
+    points is one row instead of 1,000, and a history of 10,000 points is a
+    handful of rows decoded by NumPy (``_metric_chunks.py``).
+    """
+
+    __tablename__ = "metric_chunks"
+    __table_args__ = (Index("ix_metric_chunks_run_key", "run_uuid", "key"),)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
     run_uuid: Mapped[str] = mapped_column(ForeignKey("runs.run_uuid", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(KEY_LENGTH))
-    value: Mapped[float] = mapped_column(Float(precision=53))
-    step: Mapped[int] = mapped_column(BigInteger)
-    timestamp: Mapped[int] = mapped_column(BigInteger)
-    is_nan: Mapped[bool] = mapped_column(Boolean, default=False)
+    count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class LatestMetricRow(Base):
@@ -166,7 +171,7 @@ EXPERIMENT_TAGS = _table(ExperimentTagRow)
 RUNS = _table(RunRow)
 PARAMS = _table(ParamRow)
 TAGS = _table(TagRow)
-METRICS = _table(MetricRow)
+METRIC_CHUNKS = _table(MetricChunkRow)
 LATEST_METRICS = _table(LatestMetricRow)
 RUN_INPUTS = _table(RunInputRow)
 ARTIFACTS = _table(ArtifactRow)

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, tuple_, update
 
 from loopml.core.errors import InvalidArgument, InvalidState, NotFound
+from loopml.store import _metric_chunks as metric_chunks
 from loopml.store import _sql_experiments as experiments
-from loopml.store._models import LATEST_METRICS, METRICS, PARAMS, RUN_INPUTS, RUNS, TAGS
+from loopml.store._metric_chunks import PointColumns
+from loopml.store._models import LATEST_METRICS, METRIC_CHUNKS, PARAMS, RUN_INPUTS, RUNS, TAGS
 from loopml.store._upsert import insert_ignore, upsert
 from loopml.store.records import (
     DatasetInput,
@@ -118,24 +120,24 @@ def load(conn: Connection, run_rows: Sequence[Any]) -> list[Run]:
     params: dict[str, dict[str, str]] = {i: {} for i in ids}
     tags: dict[str, dict[str, str]] = {i: {} for i in ids}
     inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
+    latest = LATEST_METRICS.c
     for chunk in _chunks(ids):
+        # fetchall (.all()) rather than row-by-row iteration: far fewer driver calls.
         for run_uuid, key, value, is_nan in conn.execute(
-            select(
-                LATEST_METRICS.c.run_uuid,
-                LATEST_METRICS.c.key,
-                LATEST_METRICS.c.value,
-                LATEST_METRICS.c.is_nan,
-            ).where(LATEST_METRICS.c.run_uuid.in_(chunk))
-        ):
+            select(latest.run_uuid, latest.key, latest.value, latest.is_nan).where(
+                latest.run_uuid.in_(chunk)
+            )
+        ).all():
             metrics[run_uuid][key] = math.nan if is_nan else value
         for table, target in ((PARAMS, params), (TAGS, tags)):
             for run_uuid, key, value in conn.execute(
                 select(table.c.run_uuid, table.c.key, table.c.value).where(
                     table.c.run_uuid.in_(chunk)
                 )
-            ):
+            ).all():
                 target[run_uuid][key] = value
-        for row in conn.execute(select(RUN_INPUTS).where(RUN_INPUTS.c.run_uuid.in_(chunk))):
+        inputs_query = select(RUN_INPUTS).where(RUN_INPUTS.c.run_uuid.in_(chunk))
+        for row in conn.execute(inputs_query).all():
             inputs[row.run_uuid].append(
                 DatasetInput(
                     name=row.name,
@@ -256,52 +258,39 @@ def _write_params(conn: Connection, run_id: str, params: Sequence[Param]) -> Non
         conn.execute(PARAMS.insert(), new)
 
 
-def _latest_key(metric: Metric) -> tuple[int, int, float]:
-    # Same order as the SQL upsert condition; NaN sorts lowest so it never hides a number.
-    return (metric.step, metric.timestamp, -math.inf if math.isnan(metric.value) else metric.value)
-
-
-def _metric_row(run_id: str, metric: Metric) -> dict[str, Any]:
-    is_nan = math.isnan(metric.value)
-    return {
-        "run_uuid": run_id,
-        "key": metric.key,
-        "value": 0.0 if is_nan else metric.value,
-        "step": metric.step,
-        "timestamp": metric.timestamp,
-        "is_nan": is_nan,
-    }
-
-
-_METRIC_COLUMNS = ("run_uuid", "key", "value", "step", "timestamp", "is_nan")
-
-
-def _bulk_insert_sql(conn: Connection) -> str:
-    # The hot path of tracking: one driver-level executemany, skipping SQLAlchemy's
-    # per-row parameter processing (about 5x faster for 100,000 points).
-    columns = ", ".join(_METRIC_COLUMNS)
-    markers = ", ".join([_marker(conn)] * len(_METRIC_COLUMNS))
-    return f"INSERT INTO {METRICS.name} ({columns}) VALUES ({markers})"
-
-
 def _write_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
-    isnan = math.isnan
-    rows = [
-        (run_id, m.key, 0.0, m.step, m.timestamp, True)
-        if isnan(m.value)
-        else (run_id, m.key, m.value, m.step, m.timestamp, False)
-        for m in metrics
-    ]
-    conn.exec_driver_sql(_bulk_insert_sql(conn), rows)
-    latest: dict[str, Metric] = {}
+    """One packed chunk per key, and the latest point per key upserted."""
+    by_key: dict[str, tuple[list[int], list[int], list[float]]] = {}
     for metric in metrics:
-        held = latest.get(metric.key)
-        if held is None or _latest_key(metric) >= _latest_key(held):
-            latest[metric.key] = metric
+        lists = by_key.get(metric.key)
+        if lists is None:
+            lists = by_key[metric.key] = ([], [], [])
+        lists[0].append(metric.step)
+        lists[1].append(metric.timestamp)
+        lists[2].append(metric.value)
+    chunks, latest = [], []
+    for key, lists in by_key.items():
+        columns = PointColumns.from_lists(*lists)
+        chunks.append(
+            {"run_uuid": run_id, "key": key, "count": len(lists[0]), "data": columns.encode()}
+        )
+        step, timestamp, value = columns.latest()
+        is_nan = math.isnan(value)
+        latest.append(
+            {
+                "run_uuid": run_id,
+                "key": key,
+                "value": 0.0 if is_nan else value,
+                "step": step,
+                "timestamp": timestamp,
+                "is_nan": is_nan,
+            }
+        )
+    conn.execute(METRIC_CHUNKS.insert(), chunks)
     upsert(
         conn,
         LATEST_METRICS,
-        [_metric_row(run_id, m) for m in latest.values()],
+        latest,
         keys=("run_uuid", "key"),
         update=("value", "step", "timestamp", "is_nan"),
         where=_is_newer,
@@ -350,31 +339,15 @@ def delete_tag(conn: Connection, run_id: str, key: str) -> None:
         raise NotFound(f"Run {run_id} has no tag {key!r}.")
 
 
-def _marker(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
 def metric_history(conn: Connection, run_id: str, key: str) -> list[Metric]:
-    # Hot path: read plain tuples from the driver cursor (SQLAlchemy's Row
-    # wrapping costs more than the query for long histories).
-    mark = _marker(conn)
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(
-            f"SELECT value, timestamp, step, is_nan FROM {METRICS.name}"
-            f" WHERE run_uuid = {mark} AND key = {mark} ORDER BY step, timestamp, id",
-            (run_id, key),
-        )
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    if not rows:
+    chunks = conn.execute(
+        select(METRIC_CHUNKS.c.count, METRIC_CHUNKS.c.data)
+        .where(METRIC_CHUNKS.c.run_uuid == run_id, METRIC_CHUNKS.c.key == key)
+        .order_by(METRIC_CHUNKS.c.id)
+    ).all()
+    if not chunks:
         get_status(conn, run_id)
-    nan = math.nan
-    return [
-        Metric(key, nan if is_nan else value, timestamp, step)
-        for value, timestamp, step, is_nan in rows
-    ]
+    return metric_chunks.history(key, chunks)
 
 
 def log_inputs(conn: Connection, run_id: str, datasets: Sequence[DatasetInput]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select
 
 from loopml.core.errors import InvalidArgument
 from loopml.store._filter import Comparison, OrderBy
@@ -56,11 +56,13 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     raise InvalidArgument(f"Unsupported comparator {op!r}.")
 
 
-def _keyed_exists(table: Any, key: str, condition: ColumnElement[bool] | None) -> Any:
-    clauses = [table.c.run_uuid == RUNS.c.run_uuid, table.c.key == key]
+def _runs_with(table: Any, key: str, condition: ColumnElement[bool] | None) -> Any:
+    # ``run_uuid IN (SELECT ...)`` rather than a correlated EXISTS: both SQLite
+    # and PostgreSQL evaluate it once, driven by the (key, value) index.
+    query = select(table.c.run_uuid).where(table.c.key == key)
     if condition is not None:
-        clauses.append(condition)
-    return exists().where(*clauses)
+        query = query.where(condition)
+    return RUNS.c.run_uuid.in_(query)
 
 
 def _clause(comparison: Comparison) -> ColumnElement[bool]:
@@ -78,16 +80,16 @@ def _clause(comparison: Comparison) -> ColumnElement[bool]:
         column = _DATASET_COLUMNS.get(key)
         if column is None:
             raise InvalidArgument(f"Unknown dataset field {key!r}: use name, digest or context.")
-        return exists().where(RUN_INPUTS.c.run_uuid == RUNS.c.run_uuid, _compare(column, op, value))
+        return RUNS.c.run_uuid.in_(select(RUN_INPUTS.c.run_uuid).where(_compare(column, op, value)))
     table = {"metric": LATEST_METRICS, "param": PARAMS, "tag": TAGS}[kind]
     if op == "IS NULL":
-        return not_(_keyed_exists(table, key, None))
+        return not_(_runs_with(table, key, None))
     if op == "IS NOT NULL":
-        return _keyed_exists(table, key, None)
+        return _runs_with(table, key, None)
     condition = _compare(table.c.value, op, value)
     if kind == "metric":
         condition = and_(condition, LATEST_METRICS.c.is_nan.is_(False))
-    return _keyed_exists(table, key, condition)
+    return _runs_with(table, key, condition)
 
 
 def apply_filter(query: Select[Any], comparisons: Sequence[Comparison]) -> Select[Any]:

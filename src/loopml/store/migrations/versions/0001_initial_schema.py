@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 13:57:37.593552
 """
 
 from __future__ import annotations
@@ -93,7 +92,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_latest_metrics_key_value", ["key", "value"], unique=False)
 
     op.create_table(
-        "metrics",
+        "metric_chunks",
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -102,15 +101,13 @@ def upgrade() -> None:
         ),
         sa.Column("run_uuid", sa.String(length=32), nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("value", sa.Float(precision=53), nullable=False),
-        sa.Column("step", sa.BigInteger(), nullable=False),
-        sa.Column("timestamp", sa.BigInteger(), nullable=False),
-        sa.Column("is_nan", sa.Boolean(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(["run_uuid"], ["runs.run_uuid"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("metrics", schema=None) as batch_op:
-        batch_op.create_index("ix_metrics_run_key_step", ["run_uuid", "key", "step"], unique=False)
+    with op.batch_alter_table("metric_chunks", schema=None) as batch_op:
+        batch_op.create_index("ix_metric_chunks_run_key", ["run_uuid", "key"], unique=False)
 
     op.create_table(
         "params",
@@ -173,10 +170,10 @@ def downgrade() -> None:
     op.drop_table("tags")
     op.drop_table("run_inputs")
     op.drop_table("params")
-    with op.batch_alter_table("metrics", schema=None) as batch_op:
-        batch_op.drop_index("ix_metrics_run_key_step")
+    with op.batch_alter_table("metric_chunks", schema=None) as batch_op:
+        batch_op.drop_index("ix_metric_chunks_run_key")
 
-    op.drop_table("metrics")
+    op.drop_table("metric_chunks")
     with op.batch_alter_table("latest_metrics", schema=None) as batch_op:
         batch_op.drop_index("ix_latest_metrics_key_value")
 
