@@ -14,6 +14,7 @@ from sqlalchemy import text
 from loopml.core.settings import Settings
 from loopml.store import SqlTrackingStore
 from loopml.tracking import Client
+from s3_server import S3Server, moto_server
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 _TABLES = ", ".join(
@@ -38,6 +39,13 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("LOOPML_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("LOOPML_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 API (moto's server mode) on a free loopback port, with one bucket."""
+    with moto_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

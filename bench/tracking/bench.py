@@ -7,9 +7,11 @@ data. Cases and the speed-up wanted (MLflow seconds / loopml seconds):
 
     a         1,000 log_metric calls, start_run to end of run        20x
     b         100,000 metrics through log_batch, chunks of 1,000     20x
-    c         get_metric_history of 10,000 points (median)           10x
-    d_filter  search_runs over 2,000 runs with a filter (median)      5x
-    d_order   the same search ordered by metrics.m1 DESC (median)     5x
+    c         get_metric_history of 10,000 points                   10x
+    d_filter  search_runs over 2,000 runs with a filter               5x
+    d_order   the same search ordered by metrics.m1 DESC              5x
+
+Each figure is a median: of 3 repetitions for a and b, of 7 for c and d.
 
 Figures go to ``bench/.work/tracking.json``. Run it alone with
 ``.venv/bin/python bench/tracking/bench.py``.
@@ -58,6 +60,9 @@ def run() -> Report:
     """Run both sides and compare; the loopml side may fail without stopping the report."""
     mlflow_python = ensure_venv("mlflow", HERE / "requirements-mlflow.txt")
     loopml_python = REPO / ".venv" / "bin" / "python"
+    if not loopml_python.exists():
+        loopml_python = Path(sys.executable)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="loopml-bench-tracking-") as tmp:
         root = Path(tmp)
         mlflow_env = {**_clean_env(), **MLFLOW_ENV}
@@ -74,6 +79,11 @@ def run() -> Report:
         except RuntimeError as exc:
             why = str(exc)
     report = _compare(mlflow, loopml, why)
+    # Both sides share the machine with whatever else runs: say how busy it was.
+    report.notes.append(
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        f"({os.cpu_count()} cores); figures from a busy machine are noisy"
+    )
     write_json(report, WORK_DIR / "tracking.json")
     return report
 

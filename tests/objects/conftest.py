@@ -3,70 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from objects_support import BUCKET, TEST_THRESHOLD, LocalRaw, MiB, RawStorage, S3Raw, S3Server
+from objects_support import TEST_THRESHOLD, LocalRaw, MiB, RawStorage, S3Raw
 
 from loopml.objects import ObjectStore, open_object_store
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    """A real S3 API (moto's server mode) on a free loopback port, with one bucket."""
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"moto server exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(endpoint, timeout=1):
-                    break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail("moto server did not answer within 30 s")
-                time.sleep(0.1)
-        server = S3Server(
-            endpoint=endpoint,
-            storage_options={
-                "endpoint_url": endpoint,
-                "key": "testing",
-                "secret": "testing",
-                "client_kwargs": {"region_name": "us-east-1"},
-            },
-        )
-        server.client().create_bucket(Bucket=BUCKET)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+from s3_server import BUCKET, S3Server
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import boto3
+from s3_server import BUCKET
 
 MiB = 1024 * 1024
-BUCKET = "loopml-objects-test"
 TEST_THRESHOLD = 1 * MiB
 """Small enough that a few MiB of test data is chunked."""
 MAX_CHUNK = 4 * MiB
@@ -116,18 +115,3 @@ def flip_byte(data: bytes, index: int | None = None) -> bytes:
     """``data`` with one byte changed (the middle one by default)."""
     index = len(data) // 2 if index is None else index
     return data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1 :]
-
-
-@dataclass(frozen=True)
-class S3Server:
-    endpoint: str
-    storage_options: dict[str, Any]
-
-    def client(self) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )

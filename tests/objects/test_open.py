@@ -6,11 +6,11 @@ import socket
 from pathlib import Path
 
 import pytest
-from objects_support import S3Server
 
 import loopml.objects
 from loopml.core.errors import InvalidArgument, NotFound, StorageError
 from loopml.objects import ObjectStore, open_object_store
+from s3_server import S3Server
 
 
 def test_exported_names() -> None:
