@@ -75,14 +75,19 @@ def _reset_postgres(uri: str) -> None:
     store.db.dispose()
 
 
+@pytest.fixture
+def postgres_uri(postgres_database: str) -> str:
+    """The session's PostgreSQL database, emptied for this test."""
+    _reset_postgres(postgres_database)
+    return postgres_database
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A clean metadata store URI, once for SQLite and once for PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'loopml.db'}"
-    uri = request.getfixturevalue("postgres_database")
-    _reset_postgres(uri)
-    return uri
+    return str(request.getfixturevalue("postgres_uri"))
 
 
 @pytest.fixture
