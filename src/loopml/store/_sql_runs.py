@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, tuple_, update
+from sqlalchemy import Connection, Select, delete, select, tuple_, update
 
 from loopml.core.errors import InvalidArgument, InvalidState, NotFound
 from loopml.store import _metric_chunks as metric_chunks
@@ -94,47 +94,67 @@ def get_status(conn: Connection, run_id: str) -> Any:
     return row
 
 
-def _info(row: Any) -> RunInfo:
-    return RunInfo(
-        run_id=row.run_uuid,
-        run_name=row.name,
-        experiment_id=str(row.experiment_id),
-        status=row.status,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        lifecycle_stage=row.lifecycle_stage,
-        artifact_uri=row.artifact_uri,
-        user_id=row.user_id,
-        parent_run_id=row.parent_run_id,
-    )
+# Run rows are selected as these columns, in this order, and unpacked by position.
+INFO_COLUMNS = (
+    RUNS.c.run_uuid,
+    RUNS.c.name,
+    RUNS.c.experiment_id,
+    RUNS.c.status,
+    RUNS.c.start_time,
+    RUNS.c.end_time,
+    RUNS.c.lifecycle_stage,
+    RUNS.c.artifact_uri,
+    RUNS.c.user_id,
+    RUNS.c.parent_run_id,
+)
+
+
+def select_runs() -> Select[Any]:
+    """A query for run rows in the shape ``load`` and ``_info`` read."""
+    return select(*INFO_COLUMNS)
+
+
+def _info(row: Sequence[Any]) -> RunInfo:
+    run_id, name, experiment_id, status, start, end, stage, uri, user, parent = row
+    return RunInfo(run_id, name, str(experiment_id), status, start, end, stage, uri, user, parent)
 
 
 def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
 
 
+def _driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Plain tuples from the driver cursor, inside the current transaction.
+
+    Used on the hot read paths only (search results, history): SQLAlchemy's
+    statement building and Row wrapping cost more than these small queries.
+    """
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def load(conn: Connection, run_rows: Sequence[Any]) -> list[Run]:
     """Turn run rows into full runs, fetching their data in a few bulk queries."""
-    ids = [row.run_uuid for row in run_rows]
+    ids = [row[0] for row in run_rows]
     metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
     params: dict[str, dict[str, str]] = {i: {} for i in ids}
     tags: dict[str, dict[str, str]] = {i: {} for i in ids}
     inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
-    latest = LATEST_METRICS.c
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for chunk in _chunks(ids):
-        # fetchall (.all()) rather than row-by-row iteration: far fewer driver calls.
-        for run_uuid, key, value, is_nan in conn.execute(
-            select(latest.run_uuid, latest.key, latest.value, latest.is_nan).where(
-                latest.run_uuid.in_(chunk)
-            )
-        ).all():
+        where = f"WHERE run_uuid IN ({', '.join([mark] * len(chunk))})"
+        for run_uuid, key, value, is_nan in _driver_rows(
+            conn, f"SELECT run_uuid, key, value, is_nan FROM {LATEST_METRICS.name} {where}", chunk
+        ):
             metrics[run_uuid][key] = math.nan if is_nan else value
         for table, target in ((PARAMS, params), (TAGS, tags)):
-            for run_uuid, key, value in conn.execute(
-                select(table.c.run_uuid, table.c.key, table.c.value).where(
-                    table.c.run_uuid.in_(chunk)
-                )
-            ).all():
+            for run_uuid, key, value in _driver_rows(
+                conn, f"SELECT run_uuid, key, value FROM {table.name} {where}", chunk
+            ):
                 target[run_uuid][key] = value
         inputs_query = select(RUN_INPUTS).where(RUN_INPUTS.c.run_uuid.in_(chunk))
         for row in conn.execute(inputs_query).all():
@@ -151,18 +171,16 @@ def load(conn: Connection, run_rows: Sequence[Any]) -> list[Run]:
             )
     return [
         Run(
-            info=_info(row),
-            data=RunData(
-                metrics=metrics[row.run_uuid], params=params[row.run_uuid], tags=tags[row.run_uuid]
-            ),
-            inputs=RunInputs(tuple(inputs[row.run_uuid])),
+            _info(row),
+            RunData(metrics[row[0]], params[row[0]], tags[row[0]]),
+            RunInputs(tuple(inputs[row[0]])),
         )
         for row in run_rows
     ]
 
 
 def get(conn: Connection, run_id: str) -> Run:
-    row = conn.execute(select(RUNS).where(RUNS.c.run_uuid == run_id)).first()
+    row = conn.execute(select_runs().where(RUNS.c.run_uuid == run_id)).first()
     if row is None:
         raise missing_run(run_id)
     return load(conn, [row])[0]
@@ -198,7 +216,7 @@ def update_run(
             keys=("run_uuid", "key"),
             update=("value",),
         )
-    row = conn.execute(select(RUNS).where(RUNS.c.run_uuid == run_id)).first()
+    row = conn.execute(select_runs().where(RUNS.c.run_uuid == run_id)).first()
     if row is None:
         raise missing_run(run_id)
     return _info(row)

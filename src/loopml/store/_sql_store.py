@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import func, select
-
 from loopml.core.ids import new_run_id
 from loopml.store import _sql_artifacts as artifacts
 from loopml.store import _sql_experiments as experiments
@@ -159,7 +157,7 @@ class SqlTrackingStore(TrackingStore):
         ordering = parse_order_by(order_by)
         offset = decode_token(page_token)
         exp_ids = [experiments.parse_experiment_id(e) for e in experiment_ids]
-        query = select(runs.RUNS).where(
+        query = runs.select_runs().where(
             runs.RUNS.c.experiment_id.in_(exp_ids), stage_filter(ViewType(view_type).stages())
         )
         query = apply_order(apply_filter(query, comparisons), ordering)
@@ -168,15 +166,6 @@ class SqlTrackingStore(TrackingStore):
             page = runs.load(conn, rows[:max_results])
         token = encode_token(offset + max_results) if len(rows) > max_results else None
         return PagedList(page, token)
-
-    def count_runs(self, experiment_id: str) -> int:
-        """How many runs (any stage) an experiment holds."""
-        with self.db.read() as conn:
-            return conn.execute(
-                select(func.count())
-                .select_from(runs.RUNS)
-                .where(runs.RUNS.c.experiment_id == experiments.parse_experiment_id(experiment_id))
-            ).scalar_one()
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         with self.db.write() as conn:
