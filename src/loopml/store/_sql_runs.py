@@ -123,6 +123,10 @@ def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
 
 
+# DatasetInput's fields, in its constructor's order.
+_INPUT_FIELDS = "name, digest, source_type, source, schema, profile, context"
+
+
 def _driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
     """Plain tuples from the driver cursor, inside the current transaction.
 
@@ -156,19 +160,10 @@ def load(conn: Connection, run_rows: Sequence[Any]) -> list[Run]:
                 conn, f"SELECT run_uuid, key, value FROM {table.name} {where}", chunk
             ):
                 target[run_uuid][key] = value
-        inputs_query = select(RUN_INPUTS).where(RUN_INPUTS.c.run_uuid.in_(chunk))
-        for row in conn.execute(inputs_query).all():
-            inputs[row.run_uuid].append(
-                DatasetInput(
-                    name=row.name,
-                    digest=row.digest,
-                    source_type=row.source_type,
-                    source=row.source,
-                    schema=row.schema,
-                    profile=row.profile,
-                    context=row.context,
-                )
-            )
+        for run_uuid, *fields in _driver_rows(
+            conn, f"SELECT run_uuid, {_INPUT_FIELDS} FROM {RUN_INPUTS.name} {where}", chunk
+        ):
+            inputs[run_uuid].append(DatasetInput(*fields))
     return [
         Run(
             _info(row),

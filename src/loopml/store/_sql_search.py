@@ -56,13 +56,25 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     raise InvalidArgument(f"Unsupported comparator {op!r}.")
 
 
-def _runs_with(table: Any, key: str, condition: ColumnElement[bool] | None) -> Any:
-    # ``run_uuid IN (SELECT ...)`` rather than a correlated EXISTS: both SQLite
-    # and PostgreSQL evaluate it once, driven by the (key, value) index.
-    query = select(table.c.run_uuid).where(table.c.key == key)
-    if condition is not None:
-        query = query.where(condition)
-    return RUNS.c.run_uuid.in_(query)
+_KEYED = {"metric": LATEST_METRICS, "param": PARAMS, "tag": TAGS}
+_NULL_OPS = ("IS NULL", "IS NOT NULL")
+
+
+def _runs_with(table: Any, key: str) -> Any:
+    """Runs that have ``key`` at all (for IS [NOT] NULL)."""
+    return RUNS.c.run_uuid.in_(select(table.c.run_uuid).where(table.c.key == key))
+
+
+def _join_value(query: Select[Any], comparison: Comparison, index: int) -> Select[Any]:
+    # A table holds at most one row per (run, key), so an inner join filters
+    # without duplicating runs, and lets the planner start from the most
+    # selective (key, value) index instead of visiting every run.
+    alias = _KEYED[comparison.kind].alias(f"filter_{index}")
+    condition = _compare(alias.c.value, comparison.op, comparison.value)
+    if comparison.kind == "metric":
+        condition = and_(condition, alias.c.is_nan.is_(False))
+    on = and_(alias.c.run_uuid == RUNS.c.run_uuid, alias.c.key == comparison.key)
+    return query.join(alias, on).where(condition)
 
 
 def _clause(comparison: Comparison) -> ColumnElement[bool]:
@@ -81,21 +93,17 @@ def _clause(comparison: Comparison) -> ColumnElement[bool]:
         if column is None:
             raise InvalidArgument(f"Unknown dataset field {key!r}: use name, digest or context.")
         return RUNS.c.run_uuid.in_(select(RUN_INPUTS.c.run_uuid).where(_compare(column, op, value)))
-    table = {"metric": LATEST_METRICS, "param": PARAMS, "tag": TAGS}[kind]
-    if op == "IS NULL":
-        return not_(_runs_with(table, key, None))
-    if op == "IS NOT NULL":
-        return _runs_with(table, key, None)
-    condition = _compare(table.c.value, op, value)
-    if kind == "metric":
-        condition = and_(condition, LATEST_METRICS.c.is_nan.is_(False))
-    return _runs_with(table, key, condition)
+    has_key = _runs_with(_KEYED[kind], key)
+    return not_(has_key) if op == "IS NULL" else has_key
 
 
 def apply_filter(query: Select[Any], comparisons: Sequence[Comparison]) -> Select[Any]:
-    """Add one WHERE clause per comparison (they are joined by AND)."""
-    for comparison in comparisons:
-        query = query.where(_clause(comparison))
+    """Restrict ``query`` by every comparison (they are joined by AND)."""
+    for index, comparison in enumerate(comparisons):
+        if comparison.kind in _KEYED and comparison.op not in _NULL_OPS:
+            query = _join_value(query, comparison, index)
+        else:
+            query = query.where(_clause(comparison))
     return query
 
 
@@ -108,7 +116,7 @@ def apply_order(query: Select[Any], order_by: Sequence[OrderBy]) -> Select[Any]:
             if column is None:
                 raise InvalidArgument(f"Unknown run attribute {clause.key!r} in order_by.")
         elif clause.kind in ("metric", "param", "tag"):
-            table = {"metric": LATEST_METRICS, "param": PARAMS, "tag": TAGS}[clause.kind]
+            table = _KEYED[clause.kind]
             column = (
                 select(table.c.value)
                 .where(table.c.run_uuid == RUNS.c.run_uuid, table.c.key == clause.key)
