@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select
 
 from loopml.core.ids import new_run_id
 from loopml.store import _sql_artifacts as artifacts
@@ -153,14 +157,11 @@ class SqlTrackingStore(TrackingStore):
         page_token: str | None = None,
     ) -> PagedList[Run]:
         check_max_results(max_results, SEARCH_MAX_RESULTS)
-        comparisons = parse_filter(filter_string)
-        ordering = parse_order_by(order_by)
         offset = decode_token(page_token)
         exp_ids = [experiments.parse_experiment_id(e) for e in experiment_ids]
-        query = runs.select_runs().where(
-            runs.RUNS.c.experiment_id.in_(exp_ids), stage_filter(ViewType(view_type).stages())
+        query = search_query(filter_string or "", tuple(order_by or ()), ViewType(view_type)).where(
+            runs.RUNS.c.experiment_id.in_(exp_ids)
         )
-        query = apply_order(apply_filter(query, comparisons), ordering)
         with self.db.read() as conn:
             rows = conn.execute(query.offset(offset).limit(max_results + 1)).all()
             page = runs.load(conn, rows[:max_results])
@@ -188,3 +189,14 @@ class SqlTrackingStore(TrackingStore):
     def purge_deleted_runs(self, deleted_before: int) -> list[str]:
         with self.db.write() as conn:
             return artifacts.purge_deleted_runs(conn, deleted_before)
+
+
+@lru_cache(maxsize=256)
+def search_query(filter_string: str, order_by: tuple[str, ...], view_type: ViewType) -> Select[Any]:
+    """The parsed, filtered and ordered run query for one search, built once.
+
+    Dashboards and paging repeat the same search; parsing the filter and
+    building the statement cost as much as running it on SQLite.
+    """
+    query = runs.select_runs().where(stage_filter(view_type.stages()))
+    return apply_order(apply_filter(query, parse_filter(filter_string)), parse_order_by(order_by))
