@@ -73,25 +73,26 @@ def _checked_point(metric: Metric) -> Metric:
     return Metric(metric.key, float(value), int(metric.timestamp), int(metric.step))
 
 
+def _text_value(what: str, key: str, value: object, limit: int, hint: str = "") -> str:
+    """A param or tag value as text, within its length limit."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        raise InvalidArgument(
+            f"{what} {key!r} has a value of {len(text)} characters; the limit is {limit}.{hint}"
+        )
+    return text
+
+
 def validate_param(param: Param) -> Param:
     validate_key(param.key, "param")
-    value = param.value if isinstance(param.value, str) else str(param.value)
-    if len(value) > MAX_PARAM_VALUE_LENGTH:
-        raise InvalidArgument(
-            f"Param {param.key!r} has a value of {len(value)} characters; the limit is "
-            f"{MAX_PARAM_VALUE_LENGTH}. Log long values as an artifact (log_text)."
-        )
+    hint = " Log long values as an artifact (log_text)."
+    value = _text_value("Param", param.key, param.value, MAX_PARAM_VALUE_LENGTH, hint)
     return param if value is param.value else Param(param.key, value)
 
 
 def validate_tag(tag: RunTag) -> RunTag:
     validate_key(tag.key, "tag")
-    value = tag.value if isinstance(tag.value, str) else str(tag.value)
-    if len(value) > MAX_TAG_VALUE_LENGTH:
-        raise InvalidArgument(
-            f"Tag {tag.key!r} has a value of {len(value)} characters; the limit is "
-            f"{MAX_TAG_VALUE_LENGTH}."
-        )
+    value = _text_value("Tag", tag.key, tag.value, MAX_TAG_VALUE_LENGTH)
     return tag if value is tag.value else RunTag(tag.key, value)
 
 
