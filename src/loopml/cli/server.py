@@ -1,0 +1,43 @@
+"""``loopml server``: the tracking server (native API, MLflow API, metrics)."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from loopml.cli._output import console, fails_cleanly
+
+
+@fails_cleanly
+def server(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(5000, "--port", help="Port to listen on."),
+    backend_store_uri: str = typer.Option(
+        None, "--backend-store-uri", help="sqlite:///... or postgresql+psycopg://... "
+    ),
+    artifacts_uri: str = typer.Option(
+        None, "--artifacts-uri", help="Where artifact bytes go: a folder or s3://bucket/prefix."
+    ),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+) -> None:
+    """Serve the tracking API to a team (and to the unmodified mlflow client)."""
+    import uvicorn  # the [server] extra; imported only to serve
+
+    root_uri = (ctx.find_root().obj or {}).get("tracking_uri")
+    # Workers are separate processes: they read their stores from the environment.
+    if backend_store_uri or root_uri:
+        os.environ["LOOPML_TRACKING_URI"] = backend_store_uri or root_uri
+    if artifacts_uri:
+        os.environ["LOOPML_OBJECT_STORE_URI"] = artifacts_uri
+    console.print(f"loopml server on http://{host}:{port} ({workers} worker(s))")
+    uvicorn.run(
+        "loopml.server:app_from_settings",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )

@@ -1,0 +1,36 @@
+"""The FastAPI application: native API, MLflow API, health, metrics."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from loopml import __version__
+from loopml.core.settings import Settings, load_settings
+from loopml.server import mlflow, native
+from loopml.server._errors import install_error_handlers
+from loopml.server._health import router as health_router
+from loopml.server._prometheus import install_metrics
+from loopml.tracking import Client
+
+
+def create_app(client: Client) -> FastAPI:
+    """The server application over one tracking service."""
+    app = FastAPI(
+        title="loopml",
+        version=__version__,
+        description="The loopml tracking server: native API at /api/v1, MLflow's at /api/2.0.",
+    )
+    app.state.client = client
+    install_error_handlers(app)
+    install_metrics(app)
+    app.include_router(health_router)
+    app.include_router(native.router)
+    for router in mlflow.routers:
+        app.include_router(router)
+    return app
+
+
+def app_from_settings(settings: Settings | None = None) -> FastAPI:
+    """The app for ``loopml server`` (and each uvicorn worker): stores from the settings."""
+    resolved = settings or load_settings()
+    return create_app(Client(settings=resolved))

@@ -1,0 +1,26 @@
+"""The server process: health, readiness, Prometheus metrics, error shape."""
+
+from __future__ import annotations
+
+import httpx
+from live_server import LiveServer
+
+
+def test_health_and_readiness(server: LiveServer) -> None:
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{server.url}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "object_store": "ok"}
+
+
+def test_prometheus_metrics(server: LiveServer) -> None:
+    httpx.get(f"{server.url}/healthz")
+    text = httpx.get(f"{server.url}/metrics").text
+    assert 'loopml_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "loopml_http_request_duration_seconds_bucket" in text
+
+
+def test_unknown_endpoint_has_the_error_shape(server: LiveServer) -> None:
+    response = httpx.get(f"{server.url}/api/2.0/mlflow/nothing/here")
+    assert response.status_code == 404
+    assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
