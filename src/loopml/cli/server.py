@@ -27,8 +27,9 @@ def server(
 
     root_uri = (ctx.find_root().obj or {}).get("tracking_uri")
     # Workers are separate processes: they read their stores from the environment.
-    if backend_store_uri or root_uri:
-        os.environ["LOOPML_TRACKING_URI"] = backend_store_uri or root_uri
+    store_uri = backend_store_uri or root_uri
+    if store_uri:
+        os.environ["LOOPML_TRACKING_URI"] = store_uri
     if artifacts_uri:
         os.environ["LOOPML_OBJECT_STORE_URI"] = artifacts_uri
     console.print(f"loopml server on http://{host}:{port} ({workers} worker(s))")
