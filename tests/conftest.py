@@ -28,6 +28,7 @@ _TABLES = ", ".join(
         "latest_metrics",
         "run_inputs",
         "artifacts",
+        "ingested_batches",
     )
 )
 

@@ -212,3 +212,16 @@ def test_artifact_index_and_purge(store: SqlTrackingStore) -> None:
     assert set(store.referenced_blobs()) == set()
     with pytest.raises(NotFound):
         store.get_run(run_id)
+
+
+def test_batches_with_an_id_are_stored_once(store: SqlTrackingStore) -> None:
+    run_id = _run(store).info.run_id
+    batch = [Metric("loss", 1.0, 1, 0), Metric("loss", 0.5, 2, 1)]
+    store.log_batch(run_id, metrics=batch, params=[Param("p", "1")], batch_id="b-1")
+    store.log_batch(run_id, metrics=batch, params=[Param("p", "1")], batch_id="b-1")
+    assert len(store.get_metric_history(run_id, "loss")) == 2
+    store.update_run(run_id, status="FINISHED", end_time=3)
+    store.log_batch(run_id, metrics=batch, batch_id="b-1")  # replay after the end: a no-op
+    with pytest.raises(InvalidState):
+        store.log_batch(run_id, metrics=batch, batch_id="b-2")
+    assert len(store.get_metric_history(run_id, "loss")) == 2

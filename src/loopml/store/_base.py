@@ -110,12 +110,14 @@ class TrackingStore(abc.ABC):
         metrics: Sequence[Metric] = (),
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
+        batch_id: str | None = None,
     ) -> None:
         """Write metrics, params and tags in one transaction.
 
         InvalidState if the run is deleted, or if it has terminated and the batch
         holds metrics or params (tags stay writable: they annotate). InvalidArgument
-        if a param would change value.
+        if a param would change value. A ``batch_id`` makes the write idempotent:
+        a batch with an id already stored is skipped (replays of a spool).
         """
 
     @abc.abstractmethod

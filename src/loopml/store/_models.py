@@ -146,6 +146,18 @@ class RunInputRow(Base):
     profile: Mapped[str] = mapped_column(Text, default="")
 
 
+class IngestedBatchRow(Base):
+    """Ids of batches already written, so a replayed batch (remote spool) is stored once."""
+
+    __tablename__ = "ingested_batches"
+
+    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), index=True
+    )
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
 class ArtifactRow(Base):
     """The artifact index: one row per file a run logged, pointing at its blob."""
 
@@ -175,3 +187,4 @@ METRIC_CHUNKS = _table(MetricChunkRow)
 LATEST_METRICS = _table(LatestMetricRow)
 RUN_INPUTS = _table(RunInputRow)
 ARTIFACTS = _table(ArtifactRow)
+INGESTED_BATCHES = _table(IngestedBatchRow)

@@ -8,12 +8,21 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, delete, select, tuple_, update
 
+from loopml.core.clock import now_ms
 from loopml.core.errors import InvalidArgument, InvalidState, NotFound
 from loopml.store import _metric_chunks as metric_chunks
 from loopml.store import _sql_experiments as experiments
 from loopml.store._metric_chunks import PointColumns
-from loopml.store._models import LATEST_METRICS, METRIC_CHUNKS, PARAMS, RUN_INPUTS, RUNS, TAGS
-from loopml.store._upsert import insert_ignore, upsert
+from loopml.store._models import (
+    INGESTED_BATCHES,
+    LATEST_METRICS,
+    METRIC_CHUNKS,
+    PARAMS,
+    RUN_INPUTS,
+    RUNS,
+    TAGS,
+)
+from loopml.store._upsert import ignore_statement, insert_ignore, upsert
 from loopml.store.records import (
     DatasetInput,
     LifecycleStage,
@@ -318,14 +327,34 @@ def _is_newer(new: Any) -> Any:
     )
 
 
+def _claim_batch(conn: Connection, run_id: str, batch_id: str) -> bool:
+    """Record ``batch_id`` in this transaction; False if it was stored before."""
+    result = conn.execute(
+        ignore_statement(conn.dialect.name, INGESTED_BATCHES),
+        {"batch_id": batch_id, "run_uuid": run_id, "created": now_ms()},
+    )
+    return bool(result.rowcount)
+
+
 def log_batch(
     conn: Connection,
     run_id: str,
     metrics: Sequence[Metric],
     params: Sequence[Param],
     tags: Sequence[RunTag],
+    batch_id: str | None = None,
 ) -> None:
+    if batch_id is not None:
+        seen = conn.execute(
+            select(INGESTED_BATCHES.c.batch_id).where(INGESTED_BATCHES.c.batch_id == batch_id)
+        ).first()
+        if seen is not None:
+            return  # a replay of a batch already stored: nothing to do
     check_writable(conn, run_id, annotating_only=not metrics and not params)
+    # Claimed after the checks (the run must exist) and before the writes; a
+    # concurrent replay of the same batch waits on the key and then skips.
+    if batch_id is not None and not _claim_batch(conn, run_id, batch_id):
+        return
     if params:
         _write_params(conn, run_id, params)
     if tags:

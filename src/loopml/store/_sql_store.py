@@ -133,11 +133,12 @@ class SqlTrackingStore(TrackingStore):
         metrics: Sequence[Metric] = (),
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
+        batch_id: str | None = None,
     ) -> None:
         if not (metrics or params or tags):
             return
         with self.db.write() as conn:
-            runs.log_batch(conn, run_id, metrics, params, tags)
+            runs.log_batch(conn, run_id, metrics, params, tags, batch_id)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:

@@ -39,7 +39,7 @@ def _upsert_statement(
 
 
 @lru_cache(maxsize=64)
-def _ignore_statement(dialect: str, table: Table) -> Any:
+def ignore_statement(dialect: str, table: Table) -> Any:
     return _insert(dialect, table).on_conflict_do_nothing()
 
 
@@ -65,4 +65,4 @@ def upsert(
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows``, silently skipping those whose key exists already."""
     if rows:
-        conn.execute(_ignore_statement(conn.dialect.name, table), list(rows))
+        conn.execute(ignore_statement(conn.dialect.name, table), list(rows))

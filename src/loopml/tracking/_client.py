@@ -224,9 +224,17 @@ class Client:
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
         synchronous: bool = True,
+        batch_id: str | None = None,
     ) -> None:
-        """Log many values at once: all are written, or (on bad input) none."""
+        """Log many values at once: all are written, or (on bad input) none.
+
+        With a ``batch_id`` the write is idempotent (a replayed batch is stored
+        once); it is always synchronous then.
+        """
         good = validate_batch(metrics, params, tags)
+        if batch_id is not None:
+            self.store.log_batch(run_id, *good, batch_id=batch_id)
+            return
         self._write(run_id, *good, synchronous)
 
     def _write(
