@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 from live_server import LiveServer
 
+LATENCY_HISTOGRAM = "loopml_http_request_duration_seconds_bucket"  # exported, not timed here
+
 
 def test_health_and_readiness(server: LiveServer) -> None:
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
@@ -17,7 +19,7 @@ def test_prometheus_metrics(server: LiveServer) -> None:
     httpx.get(f"{server.url}/healthz")
     text = httpx.get(f"{server.url}/metrics").text
     assert 'loopml_http_requests_total{method="GET",route="/healthz",status="200"}' in text
-    assert "loopml_http_request_duration_seconds_bucket" in text
+    assert LATENCY_HISTOGRAM in text
 
 
 def test_unknown_endpoint_has_the_error_shape(server: LiveServer) -> None:
