@@ -138,6 +138,7 @@ def run_quickstart(client: Client, progress: Progress | None = None) -> Quicksta
             y_test, predicted, display_labels=list(data.target_names), ax=axes, colorbar=False
         )
         axes.set_title(name)
+        figure.tight_layout()
         client.log_figure(run_id, figure, "plots/confusion_matrix.png")
         plt.close(figure)
         client.set_terminated(run_id)
