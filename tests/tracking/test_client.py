@@ -13,7 +13,7 @@ from loopml.tracking import Client
 
 
 @pytest.mark.parametrize(
-    "key", ["", "a" * 251, "bad$name", "/abs", "a/../b", "a//b", "trailing/", "./a"]
+    "key", ["", "a" * 251, "bad$name", "/abs", "a/../b", "a//b", "trailing/", "./a", "../x", ".."]
 )
 def test_invalid_metric_names_are_rejected(client: Client, key: str) -> None:
     run_id = client.create_run("0").info.run_id

@@ -38,7 +38,7 @@ def validate_key(key: object, what: str) -> str:
             f"Invalid {what} name {key!r}: names may only contain alphanumerics, underscores (_), "
             "dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)."
         )
-    if key.startswith("/") or posixpath.normpath(key) != key:
+    if key.startswith("/") or posixpath.normpath(key) != key or ".." in key.split("/"):
         raise InvalidArgument(
             f"Invalid {what} name {key!r}: it must be a normalized relative path "
             "(no leading '/', no '..', '.', or '//' segments, no trailing '/')."
