@@ -89,6 +89,7 @@ def test_runs_commands(tmp_path: Path, uri: str) -> None:
         (("runs", "show", "nope"), "No run"),
         (("experiments", "delete", "missing"), "No experiment"),
         (("gc", "--older-than", "soon"), "Invalid duration"),
+        (("server", "--backend-store-uri", "http://127.0.0.1:1"), "is a server"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path: Path, uri: str, args, message: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 
 import pytest
@@ -53,6 +55,9 @@ def test_unknown_and_malformed_experiment_ids(store: SqlTrackingStore) -> None:
         store.get_experiment("999")
     with pytest.raises(InvalidArgument, match="integers"):
         store.get_experiment("abc")
+    for out_of_range in ("-1", "99999999999999999999"):
+        with pytest.raises(NotFound):
+            store.get_experiment(out_of_range)
     with pytest.raises(InvalidArgument):
         store.delete_experiment("0")
 
@@ -66,6 +71,9 @@ def test_experiment_pagination(store: SqlTrackingStore) -> None:
     assert len(second) == 2 and second.token is None
     with pytest.raises(InvalidArgument, match="page token"):
         store.search_experiments(page_token="garbage!")
+    huge = base64.urlsafe_b64encode(json.dumps({"offset": 10**20}).encode()).decode()
+    with pytest.raises(InvalidArgument, match="page token"):
+        store.search_experiments(page_token=huge)
 
 
 def test_run_create_get_and_terminate(store: SqlTrackingStore) -> None:

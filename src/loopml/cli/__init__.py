@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from loopml.cli import experiments, maintenance, quickstart, runs, server
+from loopml.cli import experiments, maintenance, quickstart, runs, server, sync
 
 app = typer.Typer(
     help="loopml: track, version, validate, deploy and monitor machine-learning models.",
@@ -32,6 +32,7 @@ app.add_typer(maintenance.db_app, name="db")
 app.command("gc")(maintenance.gc)
 app.command("quickstart")(quickstart.quickstart)
 app.command("server")(server.server)
+app.command("sync")(sync.sync)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import os
 import typer
 
 from loopml.cli._output import console, fails_cleanly
+from loopml.core.errors import InvalidArgument
 
 
 @fails_cleanly
@@ -28,6 +29,11 @@ def server(
     root_uri = (ctx.find_root().obj or {}).get("tracking_uri")
     # Workers are separate processes: they read their stores from the environment.
     store_uri = backend_store_uri or root_uri
+    if store_uri and store_uri.split(":", 1)[0].lower() in ("http", "https"):
+        raise InvalidArgument(
+            f"--backend-store-uri {store_uri!r} is a server: give the server a database "
+            "(sqlite:///... or postgresql+psycopg://...)."
+        )
     if store_uri:
         os.environ["LOOPML_TRACKING_URI"] = store_uri
     if artifacts_uri:

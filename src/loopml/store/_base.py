@@ -159,7 +159,7 @@ class TrackingStore(abc.ABC):
 
     @abc.abstractmethod
     def purge_deleted_runs(self, deleted_before: int) -> list[str]:
-        """Permanently remove runs deleted before that time; returns their ids."""
+        """Permanently remove runs deleted at or before that time; returns their ids."""
 
     # -- conveniences, written once ---------------------------------------------
     def delete_experiment(self, experiment_id: str) -> None:

@@ -8,6 +8,8 @@ import json
 
 from loopml.core.errors import InvalidArgument
 
+MAX_OFFSET = 2**62  # well inside SQLite's and PostgreSQL's 64-bit OFFSET
+
 
 def encode_token(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
@@ -21,7 +23,7 @@ def decode_token(token: str | None) -> int:
         offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise InvalidArgument(f"Invalid page token {token!r}: pass back a token you got.") from exc
-    if not isinstance(offset, int) or offset < 0:
+    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
         raise InvalidArgument(f"Invalid page token {token!r}: pass back a token you got.")
     return offset
 

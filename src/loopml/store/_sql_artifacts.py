@@ -57,7 +57,7 @@ def purge_deleted_runs(conn: Connection, deleted_before: int) -> list[str]:
         conn.execute(
             select(RUNS.c.run_uuid).where(
                 RUNS.c.lifecycle_stage == LifecycleStage.DELETED,
-                RUNS.c.deleted_time < deleted_before,
+                RUNS.c.deleted_time <= deleted_before,
             )
         ).scalars()
     )

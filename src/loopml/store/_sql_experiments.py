@@ -14,16 +14,20 @@ from loopml.store._upsert import upsert
 from loopml.store.records import Experiment, LifecycleStage
 
 ARTIFACT_SCHEME = "loopml-artifacts:"
+MAX_EXPERIMENT_ID = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
 
 
 def parse_experiment_id(experiment_id: str | int) -> int:
     """Experiment ids are strings of integers on the wire, as in MLflow."""
     try:
-        return int(experiment_id)
+        value = int(experiment_id)
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(
             f"Invalid experiment id {experiment_id!r}: experiment ids are integers like '0'."
         ) from exc
+    if not 0 <= value <= MAX_EXPERIMENT_ID:
+        raise NotFound(f"No experiment with id {experiment_id!r}: ids run from 0 to 2**31 - 1.")
+    return value
 
 
 def _missing(experiment_id: object) -> NotFound:

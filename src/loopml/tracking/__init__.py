@@ -32,11 +32,14 @@ from loopml.tracking._fluent import (
 )
 from loopml.tracking._frames import runs_to_frame
 from loopml.tracking._gc import GcSummary
+from loopml.tracking._resolve import replay_spools
+from loopml.tracking._spool import ReplayReport
 
 __all__ = [
     "ActiveRun",
     "Client",
     "GcSummary",
+    "ReplayReport",
     "active_run",
     "delete_tag",
     "download_artifacts",
@@ -57,6 +60,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "replay_spools",
     "runs_to_frame",
     "search_runs",
     "set_experiment",

@@ -1,22 +1,45 @@
-"""In-memory write batching with a background flusher.
+"""In-memory write batching with a background flusher, durable in remote mode.
 
 Fluent logging calls return in microseconds: items are queued per run and
-written in one transaction per run when the queue reaches ``max_items``,
-every ``interval_seconds``, on ``flush()`` and at the end of a run. A failure
-in the background is kept and raised on the next call, never swallowed; a
-batch the store rejects is retried piece by piece so one bad param does not
-take the good metrics down with it.
+sealed into batches (one per run) when the queue reaches ``max_items``,
+every ``interval_seconds``, on ``flush()`` and at the end of a run. A sealed
+batch gets a unique id, is appended to the spool (remote mode; a Null
+Object in embedded mode) and waits in the outbox until the store has it.
+
+- The store unreachable (``StorageError``: server down, network, database
+  gone): the batch stays in the outbox and in the spool; the flusher retries
+  with exponential backoff (0.25 s doubling to 10 s) and logging calls keep
+  returning. ``flush()`` (and so the end of a run) waits for delivery up to
+  ``delivery_timeout`` (30 s), then raises ``BackgroundFlushError``; the
+  batches stay queued and spooled, for later attempts or a replay.
+- The store rejecting a batch (a param changed, a finished run): it is
+  retried in parts so one bad param does not take the good metrics down; the
+  error is kept and raised by the next call, never swallowed.
+
+Retries resend the same batch id, and the store records ids with the write,
+so a batch whose answer was lost is not stored twice.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 import threading
+import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from loopml.core.errors import BackgroundFlushError, LoopmlError, StorageError
 from loopml.store import Metric, Param, RunTag, TrackingStore
+from loopml.tracking._spool import NullSpool, Spool, SpooledBatch, deliver, seal
+
+log = logging.getLogger("loopml.tracking")
+
+DELIVERY_TIMEOUT_SECONDS = 30.0
+BACKOFF_FIRST_SECONDS = 0.25
+BACKOFF_MAX_SECONDS = 10.0
 
 
 @dataclass
@@ -26,17 +49,39 @@ class _Pending:
     tags: list[RunTag] = field(default_factory=list)
 
 
+def backoff_delay(failures: int) -> float:
+    """Seconds to wait after ``failures`` failed attempts in a row (with jitter)."""
+    delay = min(BACKOFF_FIRST_SECONDS * 2 ** max(failures - 1, 0), BACKOFF_MAX_SECONDS)
+    return delay * random.uniform(0.8, 1.2)
+
+
 class LogBatcher:
     """Queues metrics, params and tags per run and writes them in bulk."""
 
-    def __init__(self, store: TrackingStore, *, max_items: int, interval_seconds: float) -> None:
+    def __init__(
+        self,
+        store: TrackingStore,
+        *,
+        max_items: int,
+        interval_seconds: float,
+        spool: Spool | NullSpool | None = None,
+        delivery_timeout: float | None = None,
+    ) -> None:
         self._store = store
         self._max_items = max_items
         self._interval = interval_seconds
+        self._spool = spool or NullSpool()
+        self._delivery_timeout = (
+            DELIVERY_TIMEOUT_SECONDS if delivery_timeout is None else delivery_timeout
+        )
         self._cond = threading.Condition()
         self._flush_lock = threading.Lock()
         self._pending: dict[str, _Pending] = {}
         self._count = 0
+        self._outbox: deque[SpooledBatch] = deque()
+        self._failures = 0
+        self._retry_at = 0.0
+        self._unreachable: StorageError | None = None
         self._error: LoopmlError | None = None
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -47,6 +92,12 @@ class LogBatcher:
         self._cond = threading.Condition()
         self._flush_lock = threading.Lock()
         self._pending, self._count, self._thread = {}, 0, None
+        self._outbox, self._failures, self._retry_at = deque(), 0, 0.0
+
+    @property
+    def undelivered(self) -> int:
+        """Items sealed but not yet stored (waiting for the store to come back)."""
+        return sum(batch.size for batch in list(self._outbox))
 
     def add(
         self,
@@ -55,7 +106,7 @@ class LogBatcher:
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        """Queue validated items for ``run_id``; raise any earlier background failure."""
+        """Queue validated items for ``run_id``; raise any earlier rejection."""
         self.raise_pending_error()
         with self._cond:
             pending = self._pending.get(run_id)
@@ -71,9 +122,38 @@ class LogBatcher:
                 self._cond.notify()
 
     def flush(self, run_id: str | None = None) -> None:
-        """Write what is queued (for one run, or all) now; raise any failure."""
-        self.write_queued(run_id)
+        """Write what is queued (for one run, or all) now; raise any failure.
+
+        If the store is unreachable, retries with backoff for up to the
+        delivery timeout, then raises ``BackgroundFlushError`` (the batches
+        stay queued, and spooled in remote mode).
+        """
+        deadline = time.monotonic() + self._delivery_timeout
+        while True:
+            with self._flush_lock:
+                self._seal(run_id)
+                if self._deliver():
+                    break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._undeliverable()
+            time.sleep(min(backoff_delay(self._failures), remaining))
         self.raise_pending_error()
+
+    def _undeliverable(self) -> BackgroundFlushError:
+        where = (
+            f" They are kept in {self._spool.path} and sent by the next process that logs to "
+            "this server, or by `loopml sync`."
+            if self._spool.path is not None
+            else " They stay queued in this process."
+        )
+        reason = self._unreachable.message if self._unreachable else "the store is unreachable"
+        error = BackgroundFlushError(
+            f"Could not write {len(self._outbox)} batches ({self.undelivered} items) for "
+            f"{self._delivery_timeout:g} s: {reason}.{where}"
+        )
+        error.__cause__ = self._unreachable
+        return error
 
     def raise_pending_error(self) -> None:
         error, self._error = self._error, None
@@ -83,13 +163,25 @@ class LogBatcher:
             ) from error
 
     def close(self) -> None:
-        """Flush everything and stop the background thread."""
+        """Stop the background thread and write what is queued.
+
+        Waits up to the delivery timeout unless the store was already failing;
+        what is still undelivered then is left in the spool (remote mode) for
+        a later replay, and reported in the log. Never raises.
+        """
         with self._cond:
             self._closed = True
             self._cond.notify()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        self.write_queued(None)
+        try:
+            if self._failures:
+                self.write_queued(None)
+            else:
+                self.flush()
+        except LoopmlError as exc:
+            log.warning("loopml: %s", exc.message)
+        self._spool.close()
 
     def _start_thread(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="loopml-flusher", daemon=True)
@@ -102,7 +194,16 @@ class LogBatcher:
                     self._cond.wait(self._interval)
                 if self._closed:
                     return
-            self.write_queued(None)
+            with self._flush_lock:
+                self._seal(None)  # sealed (and spooled) even while the store is down
+                if time.monotonic() >= self._retry_at:
+                    self._deliver()
+
+    def write_queued(self, run_id: str | None) -> None:
+        """Seal what is queued and try once to write it; failures are kept for later."""
+        with self._flush_lock:
+            self._seal(run_id)
+            self._deliver()
 
     def _take(self, run_id: str | None) -> dict[str, _Pending]:
         with self._cond:
@@ -115,40 +216,30 @@ class LogBatcher:
             self._count -= len(pending.metrics) + len(pending.params) + len(pending.tags)
             return {run_id: pending}
 
-    def _requeue(self, run_id: str, pending: _Pending) -> None:
-        with self._cond:
-            later = self._pending.get(run_id)
-            if later is not None:
-                pending.metrics.extend(later.metrics)
-                pending.params.extend(later.params)
-                pending.tags.extend(later.tags)
-            self._pending[run_id] = pending
-            self._count = sum(
-                len(p.metrics) + len(p.params) + len(p.tags) for p in self._pending.values()
-            )
-
-    def write_queued(self, run_id: str | None) -> None:
-        """Write what is queued now; failures are kept for the next call."""
-        with self._flush_lock:
-            for rid, pending in self._take(run_id).items():
-                try:
-                    self._store.log_batch(rid, pending.metrics, pending.params, pending.tags)
-                except StorageError as exc:
-                    # The store is unreachable: keep the items for the next attempt.
-                    self._requeue(rid, pending)
-                    self._error = exc
-                except LoopmlError as exc:
-                    self._error = self._write_piecewise(rid, pending) or exc
-
-    def _write_piecewise(self, run_id: str, pending: _Pending) -> LoopmlError | None:
-        """Retry a rejected batch in parts; return the first error that remains."""
-        parts: list[tuple[Sequence[Metric], Sequence[Param], Sequence[RunTag]]] = [
-            (pending.metrics, (), pending.tags)
-        ] + [((), (param,), ()) for param in pending.params]
-        first: LoopmlError | None = None
-        for metrics, params, tags in parts:
+    def _seal(self, run_id: str | None) -> None:
+        """Turn queued items into batches with ids, spooled before any is sent."""
+        for rid, pending in self._take(run_id).items():
+            batch = seal(rid, pending.metrics, pending.params, pending.tags)
             try:
-                self._store.log_batch(run_id, metrics, params, tags)
-            except LoopmlError as exc:
-                first = first or exc
-        return first
+                self._spool.append(batch)
+            except StorageError as exc:  # a full disk must not stop the logging
+                log.warning("loopml: %s", exc.message)
+            self._outbox.append(batch)
+
+    def _deliver(self) -> bool:
+        """Send the outbox in order; True when it is empty. Call with the flush lock."""
+        while self._outbox:
+            batch = self._outbox[0]
+            try:
+                rejected = deliver(self._store, batch)
+            except StorageError as exc:
+                self._unreachable = exc
+                self._failures += 1
+                self._retry_at = time.monotonic() + backoff_delay(self._failures)
+                return False
+            self._failures, self._unreachable = 0, None
+            self._outbox.popleft()
+            self._spool.ack(batch.batch_id)
+            if rejected is not None and self._error is None:
+                self._error = rejected
+        return True

@@ -3,6 +3,12 @@
 The fluent API (``lm.start_run`` ...) is a thin layer over one ``Client``;
 the CLI and the server call the same methods. Writes are synchronous unless
 ``synchronous=False``, which queues them in the client's batcher.
+
+With an ``http(s)://`` tracking URI the client talks to a loopml server: the
+store is ``RestTrackingStore``, artifacts go through the server's endpoints
+(no object store credentials needed), queued batches are spooled on local
+disk before they are sent, and spools left by dead processes are replayed
+when the client is created.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -37,11 +43,19 @@ from loopml.store import (
     TrackingStore,
     ViewType,
 )
-from loopml.tracking import _artifacts as artifacts
+from loopml.tracking._artifacts import ArtifactRepository
 from loopml.tracking._batcher import LogBatcher
 from loopml.tracking._gc import GcSummary, collect_garbage
 from loopml.tracking._names import random_run_name
-from loopml.tracking._resolve import default_object_store_uri, open_objects, open_tracking_store
+from loopml.tracking._resolve import (
+    default_object_store_uri,
+    open_artifacts,
+    open_objects,
+    open_spool,
+    open_tracking_store,
+    replay_on_start,
+)
+from loopml.tracking._rest import RestTrackingStore
 from loopml.tracking._validation import (
     validate_batch,
     validate_experiment_name,
@@ -79,10 +93,22 @@ class Client:
         self._objects: ObjectStore | None = None
         self._batcher: LogBatcher | None = None
         self._queued_params: dict[str, dict[str, str]] = {}
+        self.artifacts: ArtifactRepository = open_artifacts(self.store, lambda: self.objects)
+        replay_on_start(self.store, self.settings)
+
+    @property
+    def is_remote(self) -> bool:
+        """Whether this client talks to a loopml server (``http(s)://``)."""
+        return isinstance(self.store, RestTrackingStore)
 
     @property
     def objects(self) -> ObjectStore:
-        """The object store holding artifact bytes (opened on first use)."""
+        """The object store holding artifact bytes (opened on first use; embedded mode only)."""
+        if self.is_remote:
+            raise InvalidArgument(
+                "A client of a loopml server has no object store of its own: artifacts go "
+                "through the server (log_artifact, download_artifacts)."
+            )
         if self._objects is None:
             self._objects = open_objects(self.object_store_uri, self.settings)
         return self._objects
@@ -94,6 +120,7 @@ class Client:
                 self.store,
                 max_items=self.settings.flush_max_items,
                 interval_seconds=self.settings.flush_interval_seconds,
+                spool=open_spool(self.store, self.settings),
             )
         return self._batcher
 
@@ -144,13 +171,17 @@ class Client:
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
         parent_run_id: str | None = None,
+        user_id: str | None = None,
     ) -> Run:
-        """Start a RUNNING run; a memorable name is chosen when none is given."""
+        """Start a RUNNING run; a memorable name is chosen when none is given.
+
+        ``user_id`` defaults to the user running this process.
+        """
         user_tags = {
             t.key: t.value for t in (validate_tag(RunTag(k, v)) for k, v in (tags or {}).items())
         }
         name = validate_run_name(run_name or user_tags.get("mlflow.runName") or random_run_name())
-        user = _user()
+        user = user_id or _user()
         system = {"mlflow.runName": name, "mlflow.user": user}
         if parent_run_id:
             system["mlflow.parentRunId"] = parent_run_id
@@ -180,10 +211,17 @@ class Client:
         return self.store.update_run(run_id, status=final, end_time=end_time or now_ms())
 
     def update_run(
-        self, run_id: str, status: str | None = None, name: str | None = None
+        self,
+        run_id: str,
+        status: str | None = None,
+        name: str | None = None,
+        end_time: int | None = None,
     ) -> RunInfo:
+        """Change a run's status or name; a terminal status records ``end_time`` (now)."""
         status_value = _status(status) if status else None
-        end = now_ms() if status_value and RunStatus(status_value).is_terminated else None
+        end = end_time
+        if end is None and status_value and RunStatus(status_value).is_terminated:
+            end = now_ms()
         run_name = validate_run_name(name) if name is not None else None
         return self.store.update_run(run_id, status=status_value, end_time=end, run_name=run_name)
 
@@ -319,19 +357,21 @@ class Client:
     def log_artifact(
         self, run_id: str, local_path: str, artifact_path: str | None = None
     ) -> ArtifactEntry:
-        return artifacts.log_file(self.store, self.objects, run_id, local_path, artifact_path)
+        return self.artifacts.log_file(run_id, local_path, artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str, artifact_path: str | None = None, progress: Any = None
     ) -> list[ArtifactEntry]:
-        return artifacts.log_folder(
-            self.store, self.objects, run_id, local_dir, artifact_path, progress
-        )
+        return self.artifacts.log_folder(run_id, local_dir, artifact_path, progress)
+
+    def log_artifact_stream(
+        self, run_id: str, stream: BinaryIO, artifact_file: str
+    ) -> ArtifactEntry:
+        """Store what ``stream`` yields until its end as the artifact file ``artifact_file``."""
+        return self.artifacts.log_stream(run_id, stream, artifact_file)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> ArtifactEntry:
-        return artifacts.log_bytes(
-            self.store, self.objects, run_id, text.encode("utf-8"), artifact_file
-        )
+        return self.log_artifact_stream(run_id, io.BytesIO(text.encode("utf-8")), artifact_file)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> ArtifactEntry:
         """Save a dict as JSON, or YAML when the file ends in .yaml/.yml."""
@@ -354,24 +394,39 @@ class Client:
                 f"Cannot save a {type(figure).__name__} as {artifact_file!r}: pass a matplotlib "
                 "figure, or a plotly figure with an .html file name."
             )
-        return artifacts.log_bytes(
-            self.store, self.objects, run_id, buffer.getvalue(), artifact_file
-        )
+        buffer.seek(0)
+        return self.log_artifact_stream(run_id, buffer, artifact_file)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly under ``path`` in a run's artifacts."""
-        return artifacts.list_folder(self.store, run_id, path)
+        return self.artifacts.list_folder(run_id, path)
+
+    def list_artifact_entries(self, run_id: str, prefix: str = "") -> list[ArtifactEntry]:
+        """Every artifact file at or below ``prefix``, with its blob id and size."""
+        return self.artifacts.list_entries(run_id, prefix)
+
+    def index_artifacts(self, run_id: str, entries: Sequence[ArtifactEntry]) -> None:
+        """Add index entries for contents already stored (InvalidArgument/NotFound otherwise)."""
+        self.artifacts.index(run_id, entries)
+
+    def open_artifact(self, run_id: str, artifact_file: str) -> tuple[ArtifactEntry, BinaryIO]:
+        """One artifact file's entry and a reader that verifies its bytes as it reads."""
+        return self.artifacts.open(run_id, artifact_file)
 
     def download_artifacts(
         self, run_id: str, path: str = "", dst_path: str | None = None, progress: Any = None
     ) -> str:
         """Copy artifacts to ``dst_path`` (a new temporary folder by default); return the path."""
         target = dst_path or tempfile.mkdtemp(prefix="loopml-artifacts-")
-        return artifacts.download(self.store, self.objects, run_id, path, target, progress)
+        return self.artifacts.download(run_id, path, target, progress)
 
     # -- maintenance -------------------------------------------------------------
     def gc(self, older_than_ms: int = 0, dry_run: bool = False) -> GcSummary:
         """Purge deleted runs older than ``older_than_ms`` and blobs nothing refers to."""
+        if self.is_remote:
+            raise InvalidArgument(
+                "Garbage collection runs beside the stores: run `loopml gc` on the server."
+            )
         return collect_garbage(
             self.store,
             self.objects,
