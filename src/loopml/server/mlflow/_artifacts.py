@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import anyio.from_thread
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from loopml.core.errors import InvalidArgument, InvalidState, NotFound
@@ -126,7 +126,7 @@ def _store(client: Client, target: Target, body: BinaryIO) -> None:
 
 
 @router.put(PREFIX + "/{path:path}")
-async def upload(path: str, request: Request, client: Client = Depends(service)) -> JSONResponse:
+async def upload(path: str, request: Request, client: Client = Depends(service)) -> Response:
     target = await run_in_threadpool(resolve, client, path, True)
     if not target.path:
         raise InvalidArgument("Upload to a file path: <experiment>/<run>/artifacts/<file>.")
@@ -179,7 +179,7 @@ def children(client: Client, run_id: str, path: str) -> list[FileInfo]:
 @router.get(PREFIX)
 def list_artifacts(
     req: ListArtifacts = Depends(parsed(ListArtifacts)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     target = resolve(client, req.path)
     infos = children(client, target.run.info.run_id, target.path)
     return ok({"files": [file_info_json(i, posixpath.basename(i.path)) for i in infos]})
@@ -195,7 +195,7 @@ class ListRunArtifacts(Message):
 @router.get("/api/2.0/mlflow/artifacts/list")
 def list_run_artifacts(
     req: ListRunArtifacts = Depends(parsed(ListRunArtifacts)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     run = client.get_run(required(req.run_id or req.run_uuid, "run_id"))
     path = safe_path(req.path)
     infos = children(client, run.info.run_id, path)
@@ -208,7 +208,7 @@ def list_run_artifacts(
 
 
 @router.get("/api/3.0/mlflow/server-info")
-def server_info() -> JSONResponse:
+def server_info() -> Response:
     """What the MLflow client probes before a download: no multipart transfers here."""
     return ok(
         {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from loopml.core.errors import InvalidArgument, NotFound
 from loopml.server._deps import service
@@ -53,7 +53,7 @@ class SearchExperiments(Message):
 def create_experiment(
     req: CreateExperiment = Depends(parsed(CreateExperiment)),
     client: Client = Depends(service),
-) -> JSONResponse:
+) -> Response:
     if req.artifact_location and not req.artifact_location.startswith(ARTIFACTS_SCHEME):
         raise InvalidArgument(
             f"Invalid artifact_location {req.artifact_location!r}: loopml keeps every artifact "
@@ -68,7 +68,7 @@ def create_experiment(
 @router.get("/get")
 def get_experiment(
     req: ExperimentId = Depends(parsed(ExperimentId)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     experiment = client.get_experiment(required(req.experiment_id, "experiment_id"))
     return ok({"experiment": experiment_json(experiment)})
 
@@ -77,7 +77,7 @@ def get_experiment(
 def get_experiment_by_name(
     req: GetExperimentByName = Depends(parsed(GetExperimentByName)),
     client: Client = Depends(service),
-) -> JSONResponse:
+) -> Response:
     name = required(req.experiment_name, "experiment_name")
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
@@ -90,7 +90,7 @@ def get_experiment_by_name(
 def search(
     req: SearchExperiments = Depends(parsed(SearchExperiments)),
     client: Client = Depends(service),
-) -> JSONResponse:
+) -> Response:
     view = ViewType(enum_name("ViewType", req.view_type, "view_type") or ViewType.ACTIVE_ONLY)
     page, token = search_experiments(
         client, view, req.filter, req.order_by, req.max_results, req.page_token
@@ -105,7 +105,7 @@ def search(
 def update_experiment(
     req: UpdateExperiment = Depends(parsed(UpdateExperiment)),
     client: Client = Depends(service),
-) -> JSONResponse:
+) -> Response:
     experiment_id = required(req.experiment_id, "experiment_id")
     client.rename_experiment(experiment_id, required(req.new_name, "new_name"))
     return ok()
@@ -114,7 +114,7 @@ def update_experiment(
 @router.post("/delete")
 def delete_experiment(
     req: ExperimentId = Depends(parsed(ExperimentId)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     client.delete_experiment(required(req.experiment_id, "experiment_id"))
     return ok()
 
@@ -122,7 +122,7 @@ def delete_experiment(
 @router.post("/restore")
 def restore_experiment(
     req: ExperimentId = Depends(parsed(ExperimentId)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     client.restore_experiment(required(req.experiment_id, "experiment_id"))
     return ok()
 
@@ -131,6 +131,6 @@ def restore_experiment(
 def set_experiment_tag(
     req: SetExperimentTag = Depends(parsed(SetExperimentTag)),
     client: Client = Depends(service),
-) -> JSONResponse:
+) -> Response:
     client.set_experiment_tag(required(req.experiment_id, "experiment_id"), req.key, req.value)
     return ok()

@@ -6,7 +6,7 @@ How a logged model is stored (a marked loopml run) is described in ``_model_runs
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from loopml.server._deps import service
 from loopml.server.mlflow._artifacts import children, safe_path
@@ -81,7 +81,7 @@ class ListModelArtifacts(Message):
 @router.post("")
 def create_logged_model(
     req: CreateLoggedModel = Depends(parsed(CreateLoggedModel)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     experiment_id = required(req.experiment_id, "experiment_id")
     tags = {t.key: t.value for t in req.tags}
     params = [Param(p.key, p.value) for p in req.params]
@@ -95,7 +95,7 @@ def create_logged_model(
 def search_logged_models(
     req: SearchLoggedModels = Depends(parsed(SearchLoggedModels)),
     client: Client = Depends(service),
-) -> JSONResponse:
+) -> Response:
     order = [run_order(o.field_name, o.ascending) for o in req.order_by]
     page = client.search_runs(
         req.experiment_ids,
@@ -115,7 +115,7 @@ def get_logged_model(
     model_id: str,
     req: GetLoggedModel = Depends(parsed(GetLoggedModel)),
     client: Client = Depends(service),
-) -> JSONResponse:
+) -> Response:
     run = get_model_run(client, model_id, allow_deleted=req.allow_deleted)
     return ok({"model": logged_model_json(run)})
 
@@ -125,13 +125,13 @@ def finalize_logged_model(
     model_id: str,
     req: FinalizeLoggedModel = Depends(parsed(FinalizeLoggedModel)),
     client: Client = Depends(service),
-) -> JSONResponse:
+) -> Response:
     status = enum_name("LoggedModelStatus", req.status, "status") or ""
     return ok({"model": logged_model_json(set_model_status(client, model_id, status))})
 
 
 @router.delete("/{model_id}")
-def delete_logged_model(model_id: str, client: Client = Depends(service)) -> JSONResponse:
+def delete_logged_model(model_id: str, client: Client = Depends(service)) -> Response:
     client.delete_run(get_model_run(client, model_id).info.run_id)
     return ok()
 
@@ -139,7 +139,7 @@ def delete_logged_model(model_id: str, client: Client = Depends(service)) -> JSO
 @router.patch("/{model_id}/tags")
 def set_logged_model_tags(
     model_id: str, req: Tags = Depends(parsed(Tags)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     check_user_tags([t.key for t in req.tags])
     run_id = get_model_run(client, model_id).info.run_id
     client.log_batch(run_id, tags=[RunTag(t.key, t.value) for t in req.tags])
@@ -149,7 +149,7 @@ def set_logged_model_tags(
 @router.delete("/{model_id}/tags/{tag_key:path}")
 def delete_logged_model_tag(
     model_id: str, tag_key: str, client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     check_user_tags([tag_key])
     client.delete_tag(get_model_run(client, model_id).info.run_id, tag_key)
     return ok()
@@ -158,7 +158,7 @@ def delete_logged_model_tag(
 @router.post("/{model_id}/params")
 def log_logged_model_params(
     model_id: str, req: Params = Depends(parsed(Params)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     run_id = get_model_run(client, model_id).info.run_id
     client.log_batch(run_id, params=[Param(p.key, p.value) for p in req.params])
     return ok()
@@ -169,7 +169,7 @@ def list_logged_model_artifacts(
     model_id: str,
     req: ListModelArtifacts = Depends(parsed(ListModelArtifacts)),
     client: Client = Depends(service),
-) -> JSONResponse:
+) -> Response:
     run = get_model_run(client, model_id)
     path = safe_path(req.artifact_directory_path)
     infos = children(client, run.info.run_id, path)

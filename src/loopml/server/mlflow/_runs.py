@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from loopml.server._deps import service
 from loopml.server.mlflow._convert import (
@@ -121,7 +121,7 @@ def _metric(m: MetricMessage) -> Metric:
 @router.post("/runs/create")
 def create_run(
     req: CreateRun = Depends(parsed(CreateRun)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     tags = {t.key: t.value for t in req.tags}
     check_user_tags(list(tags))
     run = client.create_run(
@@ -137,7 +137,7 @@ def create_run(
 @router.post("/runs/update")
 def update_run(
     req: UpdateRun = Depends(parsed(UpdateRun)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     run_id = req.id()
     status = enum_name("RunStatus", req.status, "status")
     if req.run_name:
@@ -152,30 +152,26 @@ def update_run(
 
 
 @router.post("/runs/delete")
-def delete_run(
-    req: RunId = Depends(parsed(RunId)), client: Client = Depends(service)
-) -> JSONResponse:
+def delete_run(req: RunId = Depends(parsed(RunId)), client: Client = Depends(service)) -> Response:
     client.delete_run(req.id())
     return ok()
 
 
 @router.post("/runs/restore")
-def restore_run(
-    req: RunId = Depends(parsed(RunId)), client: Client = Depends(service)
-) -> JSONResponse:
+def restore_run(req: RunId = Depends(parsed(RunId)), client: Client = Depends(service)) -> Response:
     client.restore_run(req.id())
     return ok()
 
 
 @router.get("/runs/get")
-def get_run(req: RunId = Depends(parsed(RunId)), client: Client = Depends(service)) -> JSONResponse:
+def get_run(req: RunId = Depends(parsed(RunId)), client: Client = Depends(service)) -> Response:
     return ok({"run": run_json(client.get_run(req.id()))})
 
 
 @router.post("/runs/log-metric")
 def log_metric(
     req: LogMetric = Depends(parsed(LogMetric)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     client.log_batch(req.id(), metrics=[_metric(req)])
     return ok()
 
@@ -183,15 +179,13 @@ def log_metric(
 @router.post("/runs/log-parameter")
 def log_param(
     req: LogParam = Depends(parsed(LogParam)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     client.log_batch(req.id(), params=[Param(req.key, req.value)])
     return ok()
 
 
 @router.post("/runs/set-tag")
-def set_tag(
-    req: SetTag = Depends(parsed(SetTag)), client: Client = Depends(service)
-) -> JSONResponse:
+def set_tag(req: SetTag = Depends(parsed(SetTag)), client: Client = Depends(service)) -> Response:
     check_user_tags([req.key])
     client.log_batch(req.id(), tags=[RunTag(req.key, req.value)])
     return ok()
@@ -200,7 +194,7 @@ def set_tag(
 @router.post("/runs/delete-tag")
 def delete_tag(
     req: DeleteTag = Depends(parsed(DeleteTag)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     client.delete_tag(req.id(), req.key)
     return ok()
 
@@ -208,7 +202,7 @@ def delete_tag(
 @router.post("/runs/log-batch")
 def log_batch(
     req: LogBatch = Depends(parsed(LogBatch)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     check_user_tags([t.key for t in req.tags])
     client.log_batch(
         req.id(),
@@ -222,7 +216,7 @@ def log_batch(
 @router.post("/runs/search")
 def search_runs(
     req: SearchRuns = Depends(parsed(SearchRuns)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     view = enum_name("ViewType", req.run_view_type, "run_view_type") or ViewType.ACTIVE_ONLY
     # Runs that hold MLflow logged models (see _model_runs) are not runs to MLflow. The
     # user's filter is parsed alone first, so an error message quotes only what they wrote.
@@ -245,7 +239,7 @@ def search_runs(
 @router.get("/metrics/get-history")
 def get_metric_history(
     req: GetMetricHistory = Depends(parsed(GetMetricHistory)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     history = client.get_metric_history(req.id(), required(req.metric_key, "metric_key"))
     token = None
     if req.max_results is not None:
@@ -259,7 +253,7 @@ def get_metric_history(
 @router.post("/runs/log-inputs")
 def log_inputs(
     req: LogInputs = Depends(parsed(LogInputs)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     run_id = req.id()
     datasets = [d.to_record() for d in req.datasets]
     for dataset in datasets:
@@ -278,7 +272,7 @@ def log_inputs(
 @router.post("/runs/outputs")
 def log_outputs(
     req: LogOutputs = Depends(parsed(LogOutputs)), client: Client = Depends(service)
-) -> JSONResponse:
+) -> Response:
     run_id = req.id()
     for model in req.models:
         get_model_run(client, model.model_id)
