@@ -1,7 +1,9 @@
 """Figures of one benchmark: anchor seconds, loopml seconds, their ratio, the target.
 
 A benchmark returns a ``Report``; ``render`` prints it as a table and
-``write_json`` keeps it under ``bench/.work/`` for later comparison.
+``write_json`` keeps it under ``bench/.work/`` for later comparison. Figures
+are wall seconds unless a row names another unit: one ending in ``/s`` is a
+rate (higher is better), any other a duration (lower is better).
 """
 
 from __future__ import annotations
@@ -18,23 +20,49 @@ WORK_DIR = Path(__file__).resolve().parent / ".work"
 
 @dataclass(frozen=True)
 class Row:
-    """One case: the anchor's and loopml's wall time, and the speed-up wanted."""
+    """One case: the anchor's and loopml's figure, and what loopml must reach.
+
+    ``target`` is the speed-up wanted over the anchor; ``floor`` an absolute
+    figure, in ``unit``, loopml must reach on its own (a case with only a
+    floor may have no anchor figure). A row with both must meet both.
+    """
 
     case: str
-    anchor_seconds: float
-    loopml_seconds: float | None  # None: the loopml side did not run
-    target: float  # wanted anchor/loopml ratio
+    anchor_seconds: float | None  # in `unit`; None: no anchor figure for this case
+    loopml_seconds: float | None  # in `unit`; None: the loopml side did not run
+    target: float | None  # wanted speed-up over the anchor; None: only `floor` counts
+    unit: str = "s"
+    floor: float | None = None
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.unit.endswith("/s")
 
     @property
     def ratio(self) -> float | None:
-        if not self.loopml_seconds:
+        """How many times better loopml's figure is than the anchor's."""
+        if self.anchor_seconds is None or self.loopml_seconds is None:
             return None
-        return self.anchor_seconds / self.loopml_seconds
+        if self.higher_is_better:
+            return self.loopml_seconds / self.anchor_seconds if self.anchor_seconds else None
+        return self.anchor_seconds / self.loopml_seconds if self.loopml_seconds else None
 
     @property
     def passed(self) -> bool | None:
-        ratio = self.ratio
-        return None if ratio is None else ratio >= self.target
+        verdicts: list[bool] = []
+        if self.target is not None:
+            ratio = self.ratio
+            if ratio is None:
+                return None
+            verdicts.append(ratio >= self.target)
+        if self.floor is not None:
+            if self.loopml_seconds is None:
+                return None
+            if self.higher_is_better:
+                verdicts.append(self.loopml_seconds >= self.floor)
+            else:
+                verdicts.append(self.loopml_seconds <= self.floor)
+        return all(verdicts) if verdicts else None
 
 
 @dataclass(frozen=True)
@@ -52,27 +80,47 @@ class Report:
 def render(report: Report, console: Console | None = None) -> None:
     """Print the report as a Rich table followed by its notes."""
     console = console or Console()
+    units = {row.unit for row in report.rows}
+    seconds_only = units <= {"s"}  # the original layout: no unit column
     table = Table(title=f"{report.name}: {report.anchor} vs {report.loopml}")
     table.add_column("case")
-    table.add_column("anchor s", justify="right")
-    table.add_column("loopml s", justify="right")
+    table.add_column("anchor s" if seconds_only else "anchor", justify="right")
+    table.add_column("loopml s" if seconds_only else "loopml", justify="right")
+    if not seconds_only:
+        table.add_column("unit")
     table.add_column("ratio", justify="right")
     table.add_column("target", justify="right")
     table.add_column("", justify="center")
+    mark = {True: "[green]pass[/]", False: "[red]miss[/]", None: "[yellow]n/a[/]"}
     for row in report.rows:
         ratio = row.ratio
-        mark = {True: "[green]pass[/]", False: "[red]miss[/]", None: "[yellow]n/a[/]"}
-        table.add_row(
+        cells = [
             row.case,
-            f"{row.anchor_seconds:.4f}",
-            "-" if row.loopml_seconds is None else f"{row.loopml_seconds:.4f}",
-            "-" if ratio is None else f"{ratio:.1f}x",
-            f"{row.target:g}x",
-            mark[row.passed],
-        )
+            _figure(row.anchor_seconds, row.unit),
+            _figure(row.loopml_seconds, row.unit),
+        ]
+        if not seconds_only:
+            cells.append(row.unit)
+        cells += ["-" if ratio is None else f"{ratio:.1f}x", _target(row), mark[row.passed]]
+        table.add_row(*cells)
     console.print(table)
     for note in report.notes:
         console.print(f"  {note}")
+
+
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value:.4f}"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+
+
+def _target(row: Row) -> str:
+    parts = [] if row.target is None else [f"{row.target:g}x"]
+    if row.floor is not None:
+        parts.append(f"{'>=' if row.higher_is_better else '<='}{_figure(row.floor, row.unit)}")
+    return ", ".join(parts) or "-"
 
 
 def write_json(report: Report, path: Path) -> None:
