@@ -186,3 +186,20 @@ def test_gc_purges_deleted_runs_and_their_blobs(client: Client) -> None:
     summary = eager.gc()
     assert summary.deleted_objects == 1
     assert Path(eager.download_artifacts(keep, "same.txt")).read_text() == "shared"
+
+
+def test_log_artifacts_refuses_links_leading_outside(client: Client, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not upload")
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("fine")
+    (folder / "inner-link.txt").symlink_to(folder / "ok.txt")
+    (folder / "leak.txt").symlink_to(secret)
+    run_id = client.create_run("0").info.run_id
+    with pytest.raises(InvalidArgument, match="outside"):
+        client.log_artifacts(run_id, str(folder))
+    assert client.list_artifacts(run_id) == []
+    (folder / "leak.txt").unlink()
+    client.log_artifacts(run_id, str(folder))
+    assert {f.path for f in client.list_artifacts(run_id)} == {"inner-link.txt", "ok.txt"}

@@ -98,9 +98,19 @@ def children(folder: str, entries: Sequence[ArtifactEntry]) -> list[FileInfo]:
 
 
 def files_below(root: Path) -> list[Path]:
+    """The files below ``root``; a symlink that leads outside ``root`` is refused."""
     if not root.is_dir():
         raise InvalidArgument(f"Cannot log artifacts from {str(root)!r}: no such folder.")
-    return sorted(p for p in root.rglob("*") if p.is_file())
+    inside = root.resolve()
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    for file in files:
+        target = file.resolve()
+        if not target.is_relative_to(inside):
+            raise InvalidArgument(
+                f"Cannot log {str(file)!r}: it links to {str(target)!r}, outside {str(root)!r}. "
+                "Copy the file into the folder, or log it with log_artifact."
+            )
+    return files
 
 
 def checked_file(local_path: str | os.PathLike[str]) -> Path:
