@@ -60,6 +60,7 @@ from loopml.tracking._artifacts import (
     join,
     single_file,
 )
+from loopml.tracking._json import dumps
 from loopml.tracking._validation import validate_artifact_path
 
 API_PREFIX = "/api/v1"
@@ -156,10 +157,16 @@ class RestTrackingStore(TrackingStore):
             ) from exc
 
     def call(
-        self, method: str, path: str, payload: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        params: dict[str, Any] | None = None,
+        *,
+        body: bytes | None = None,
     ) -> Any:
-        """One JSON request; the decoded answer, or the error it names raised."""
-        content = None if payload is None else _body(payload)
+        """One JSON request (``payload``, or ``body`` already encoded); the decoded answer."""
+        content = body if body is not None else None if payload is None else _body(payload)
         headers = None if content is None else {"Content-Type": "application/json"}
         with self.reaching():
             response = self.http.request(
@@ -278,7 +285,8 @@ class RestTrackingStore(TrackingStore):
         }
         if batch_id is not None:
             payload["batch_id"] = batch_id
-        self.call("POST", f"/runs/{_seg(run_id)}/batch", payload)
+        body = dumps(payload, (m.value for m in metrics))
+        self.call("POST", f"/runs/{_seg(run_id)}/batch", body=body)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self.call("DELETE", f"/runs/{_seg(run_id)}/tags/{_path(key)}")

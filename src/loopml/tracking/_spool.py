@@ -36,6 +36,7 @@ from loopml.core.clock import now_ms
 from loopml.core.errors import LoopmlError, StorageError
 from loopml.core.ids import new_id
 from loopml.store import Metric, Param, RunTag, TrackingStore
+from loopml.tracking._json import dumps
 
 log = logging.getLogger("loopml.tracking")
 
@@ -152,15 +153,14 @@ class Spool:
 
     def append(self, batch: SpooledBatch) -> None:
         """Record a sealed batch durably before it is sent (StorageError if the disk fails)."""
-        record = _line(
-            {
-                "id": batch.batch_id,
-                "run": batch.run_id,
-                "m": [[m.key, m.value, m.timestamp, m.step] for m in batch.metrics],
-                "p": [[p.key, p.value] for p in batch.params],
-                "t": [[t.key, t.value] for t in batch.tags],
-            }
-        )
+        fields = {
+            "id": batch.batch_id,
+            "run": batch.run_id,
+            "m": [[m.key, m.value, m.timestamp, m.step] for m in batch.metrics],
+            "p": [[p.key, p.value] for p in batch.params],
+            "t": [[t.key, t.value] for t in batch.tags],
+        }
+        record = dumps(fields, (m.value for m in batch.metrics)) + b"\n"
         with self._lock, _disk_errors(self.directory):
             fd = self._fd if self._fd is not None else self._open()
             os.write(fd, record)

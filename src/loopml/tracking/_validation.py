@@ -10,6 +10,7 @@ import numbers
 import posixpath
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from loopml.core.errors import InvalidArgument
 from loopml.objects import validate_tree_path
@@ -29,6 +30,13 @@ def validate_key(key: object, what: str) -> str:
     """A metric, param or tag key: MLflow's characters, a clean relative path."""
     if not isinstance(key, str) or not key:
         raise InvalidArgument(f"Invalid {what} name {key!r}: it must be a non-empty string.")
+    return _validate_text_key(key, what)
+
+
+@lru_cache(maxsize=65_536)
+def _validate_text_key(key: str, what: str) -> str:
+    # Cached: a training loop logs the same few keys millions of times; only keys
+    # that passed are remembered (a rejected key raises every time).
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidArgument(
             f"Invalid {what} name {key[:40]!r}...: longer than {MAX_KEY_LENGTH} characters."
