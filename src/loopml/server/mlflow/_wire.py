@@ -88,6 +88,10 @@ async def _body_dict(request: Request) -> object:
     if not raw.strip():
         return {}
     try:
+        return orjson.loads(raw)  # fast path; the mlflow client sends strict JSON
+    except orjson.JSONDecodeError:
+        pass  # NaN/Infinity constants, or truly malformed: the standard parser decides
+    try:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidArgument(f"Malformed JSON in the request body: {exc}.") from None
