@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from loopml.core.errors import BackgroundFlushError, CorruptObject, InvalidArgument, NotFound
-from loopml.store import Metric, Param
+from loopml.store import DatasetInput, Metric, Param
 from loopml.tracking import Client
 
 
@@ -203,3 +203,20 @@ def test_log_artifacts_refuses_links_leading_outside(client: Client, tmp_path: P
     (folder / "leak.txt").unlink()
     client.log_artifacts(run_id, str(folder))
     assert {f.path for f in client.list_artifacts(run_id)} == {"inner-link.txt", "ok.txt"}
+
+
+@pytest.mark.parametrize(
+    "dataset",
+    [
+        DatasetInput(name="", digest="d"),
+        DatasetInput(name="n", digest=""),
+        DatasetInput(name="n" * 257, digest="d"),
+        DatasetInput(name="n", digest="d", source_type="t" * 65),
+    ],
+)
+def test_bad_dataset_inputs_write_nothing(client: Client, dataset: DatasetInput) -> None:
+    run_id = client.create_run("0").info.run_id
+    good = DatasetInput(name="iris", digest="abc")
+    with pytest.raises(InvalidArgument, match="Dataset"):
+        client.log_inputs(run_id, [good, dataset])
+    assert client.get_run(run_id).inputs.dataset_inputs == ()

@@ -58,6 +58,7 @@ from loopml.tracking._resolve import (
 from loopml.tracking._rest import RestTrackingStore
 from loopml.tracking._validation import (
     validate_batch,
+    validate_dataset_input,
     validate_experiment_name,
     validate_key,
     validate_metric,
@@ -322,7 +323,8 @@ class Client:
             self._batcher.write_queued(run_id)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        self.store.log_inputs(run_id, datasets)
+        """Record datasets the run read (lineage); all are checked before any is written."""
+        self.store.log_inputs(run_id, [validate_dataset_input(d) for d in datasets])
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of a metric, ordered by step, then timestamp."""

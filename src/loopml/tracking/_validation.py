@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from loopml.core.errors import InvalidArgument
 from loopml.objects import validate_tree_path
-from loopml.store.records import Metric, Param, RunTag
+from loopml.store.records import DatasetInput, Metric, Param, RunTag
 
 MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
@@ -168,3 +168,24 @@ def validate_artifact_path(path: str | None) -> str:
             f"Invalid artifact path {path!r}: {exc.message}. Artifact paths are relative and "
             "stay inside the run's artifacts."
         ) from exc
+
+
+_DATASET_LIMITS = {"name": 256, "digest": 256, "context": 256, "source_type": 64}
+
+
+def validate_dataset_input(dataset: DatasetInput) -> DatasetInput:
+    """A dataset input: a name and a digest, and fields within their stored lengths."""
+    for field_name in ("name", "digest"):
+        value = getattr(dataset, field_name)
+        if not isinstance(value, str) or not value:
+            raise InvalidArgument(f"Dataset {field_name} must be a non-empty string.")
+    for field_name, limit in _DATASET_LIMITS.items():
+        value = getattr(dataset, field_name)
+        if not isinstance(value, str) or len(value) > limit:
+            raise InvalidArgument(
+                f"Dataset {field_name} must be a string of at most {limit} characters."
+            )
+    for field_name in ("source", "schema", "profile"):
+        if not isinstance(getattr(dataset, field_name), str):
+            raise InvalidArgument(f"Dataset {field_name} must be a string.")
+    return dataset
