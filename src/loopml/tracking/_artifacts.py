@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -113,6 +113,19 @@ def files_below(root: Path) -> list[Path]:
     return files
 
 
+def folder_files(
+    local_dir: str | os.PathLike[str], artifact_path: str | None, progress: Progress | None
+) -> Iterator[tuple[Path, str]]:
+    """(local file, artifact path) for every file below ``local_dir``, reporting progress."""
+    root = Path(local_dir)
+    files = files_below(root)
+    folder = validate_artifact_path(artifact_path)
+    for done, file in enumerate(files, start=1):
+        yield file, join(folder, file.relative_to(root).as_posix())
+        if progress:
+            progress(done, len(files))
+
+
 def checked_file(local_path: str | os.PathLike[str]) -> Path:
     path = Path(local_path)
     if not path.is_file():
@@ -156,17 +169,10 @@ class LocalArtifacts:
         artifact_path: str | None,
         progress: Progress | None,
     ) -> list[ArtifactEntry]:
-        root = Path(local_dir)
-        files = files_below(root)
-        folder = validate_artifact_path(artifact_path)
         entries = []
-        for done, file in enumerate(files, start=1):
+        for file, target in folder_files(local_dir, artifact_path, progress):
             blob = self._objects().put_file(file)
-            entries.append(
-                ArtifactEntry(join(folder, file.relative_to(root).as_posix()), blob.id, blob.size)
-            )
-            if progress:
-                progress(done, len(files))
+            entries.append(ArtifactEntry(target, blob.id, blob.size))
         if entries:
             self._store.record_artifacts(run_id, entries)  # one index write for the folder
         return entries

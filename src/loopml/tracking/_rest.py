@@ -55,8 +55,8 @@ from loopml.tracking._artifacts import (
     Progress,
     checked_file,
     file_path,
-    files_below,
     finish_download,
+    folder_files,
     join,
     single_file,
 )
@@ -380,16 +380,10 @@ class RemoteArtifacts:
         artifact_path: str | None,
         progress: Progress | None,
     ) -> list[ArtifactEntry]:
-        root = Path(local_dir)
-        files = files_below(root)
-        folder = validate_artifact_path(artifact_path)
-        entries = []
-        for done, file in enumerate(files, start=1):
-            target = join(folder, file.relative_to(root).as_posix())
-            entries.append(self._upload(run_id, target, _file_chunks(file)))
-            if progress:
-                progress(done, len(files))
-        return entries
+        return [
+            self._upload(run_id, target, _file_chunks(file))
+            for file, target in folder_files(local_dir, artifact_path, progress)
+        ]
 
     def log_stream(self, run_id: str, stream: BinaryIO, artifact_file: str) -> ArtifactEntry:
         return self._upload(run_id, file_path(artifact_file), _stream_chunks(stream))
