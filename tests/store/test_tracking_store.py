@@ -76,6 +76,47 @@ def test_experiment_pagination(store: SqlTrackingStore) -> None:
         store.search_experiments(page_token=huge)
 
 
+def test_experiment_search_filters_and_orders_in_the_store(store: SqlTrackingStore) -> None:
+    ids = [store.create_experiment(f"team-{i}", tags={"n": str(i)}) for i in range(4)]
+    store.create_experiment("other", tags={"n": "9"})
+    store.delete_experiment(ids[3])
+
+    def names(filter_string: str, order_by: list[str] | None = None, **kw: object) -> list[str]:
+        page = store.search_experiments(filter_string=filter_string, order_by=order_by, **kw)
+        return [e.name for e in page]
+
+    assert names("name LIKE 'team-%'") == ["team-0", "team-1", "team-2"]
+    assert names("name LIKE 'team-%'", ["name DESC"]) == ["team-2", "team-1", "team-0"]
+    assert names("tags.n != '0' AND name ILIKE 'TEAM%'") == ["team-1", "team-2"]
+    assert names("tags.missing IS NULL AND name = 'other'") == ["other"]
+    assert names(f"experiment_id IN ('{ids[0]}', '{ids[2]}', 'x')") == ["team-0", "team-2"]
+    assert names(f"experiment_id = '{ids[1]}'") == ["team-1"]
+    assert names("name LIKE 'team-%'", view_type=ViewType.ALL) == [f"team-{i}" for i in range(4)]
+    created = store.get_experiment(ids[0]).creation_time
+    assert "team-0" in names(f"creation_time >= {created}")
+    assert names("name = 'team-0'", ["creation_time DESC", "last_update_time ASC"]) == ["team-0"]
+    first = store.search_experiments(max_results=2, filter_string="name LIKE 'team-%'")
+    rest = store.search_experiments(
+        max_results=2, page_token=first.token, filter_string="name LIKE 'team-%'"
+    )
+    assert [e.name for e in [*first, *rest]] == ["team-0", "team-1", "team-2"]
+    with pytest.raises(InvalidArgument, match="experiment filter key"):
+        store.search_experiments(filter_string="metrics.x > 1")
+    with pytest.raises(InvalidArgument, match="order_by"):
+        store.search_experiments(order_by=["tags.n"])
+
+
+def test_experiment_tags_are_deleted_one_at_a_time(store: SqlTrackingStore) -> None:
+    exp_id = store.create_experiment("tagged", tags={"a": "1", "b": "2"})
+    store.delete_experiment_tag(exp_id, "a")
+    assert store.get_experiment(exp_id).tags == {"b": "2"}
+    with pytest.raises(NotFound, match="no tag"):
+        store.delete_experiment_tag(exp_id, "a")
+    with pytest.raises(NotFound):
+        store.delete_experiment_tag("4242", "b")
+    assert store.get_experiment(exp_id).tags == {"b": "2"}
+
+
 def test_run_create_get_and_terminate(store: SqlTrackingStore) -> None:
     run = store.create_run("0", run_name="first", start_time=5, tags=[RunTag("k", "v")])
     assert run.info.status == RunStatus.RUNNING

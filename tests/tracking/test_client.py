@@ -220,3 +220,18 @@ def test_bad_dataset_inputs_write_nothing(client: Client, dataset: DatasetInput)
     with pytest.raises(InvalidArgument, match="Dataset"):
         client.log_inputs(run_id, [good, dataset])
     assert client.get_run(run_id).inputs.dataset_inputs == ()
+
+
+def test_experiment_search_and_tag_deletion(client: Client) -> None:
+    prefix = f"find-{id(client)}"
+    ids = [client.create_experiment(f"{prefix}-{i}", tags={"i": str(i)}) for i in range(3)]
+    found = client.search_experiments(
+        filter_string=f"name LIKE '{prefix}-%' AND tags.i != '1'", order_by=["name DESC"]
+    )
+    assert [e.experiment_id for e in found] == [ids[2], ids[0]]
+    with pytest.raises(InvalidArgument, match="experiment filter key"):
+        client.search_experiments(filter_string="params.x = '1'")
+    client.delete_experiment_tag(ids[0], "i")
+    assert client.get_experiment(ids[0]).tags == {}
+    with pytest.raises(NotFound):
+        client.delete_experiment_tag(ids[0], "i")

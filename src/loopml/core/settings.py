@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     object_store_options: dict[str, Any] = Field(default_factory=dict)
     flush_interval_seconds: float = 2.0
     flush_max_items: int = 5000
+    # How long flush()/end_run wait for a remote server to take queued batches
+    # before raising BackgroundFlushError (the batches stay in the spool).
+    delivery_timeout_seconds: float = 30.0
     chunking_threshold_bytes: int = 8 * 1024 * 1024
     gc_grace_seconds: float = 3600.0
     sqlite_busy_timeout_seconds: float = 60.0

@@ -6,6 +6,7 @@ Only the modules of this package write SQL. Callers get frozen records.
 from loopml.store._base import SEARCH_MAX_RESULTS, TrackingStore
 from loopml.store._database import Database
 from loopml.store._filter import Comparison, OrderBy, parse_filter, parse_order_by
+from loopml.store._filter_terms import map_literals, rewrite_terms, split_terms
 from loopml.store._migrate import HEAD_REVISION, current_revision, upgrade
 from loopml.store._sql_store import SqlTrackingStore
 from loopml.store.records import (
@@ -52,7 +53,10 @@ __all__ = [
     "TrackingStore",
     "ViewType",
     "current_revision",
+    "map_literals",
     "parse_filter",
     "parse_order_by",
+    "rewrite_terms",
+    "split_terms",
     "upgrade",
 ]

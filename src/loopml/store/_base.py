@@ -55,8 +55,10 @@ class TrackingStore(abc.ABC):
         view_type: ViewType = ViewType.ACTIVE_ONLY,
         max_results: int = 1000,
         page_token: str | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
     ) -> PagedList[Experiment]:
-        """Experiments ordered by id, a page at a time."""
+        """Experiments matching an MLflow experiment filter, by ``order_by`` then id, paged."""
 
     @abc.abstractmethod
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
@@ -69,6 +71,10 @@ class TrackingStore(abc.ABC):
     @abc.abstractmethod
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         """Set (or overwrite) a tag of an experiment."""
+
+    @abc.abstractmethod
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag of an experiment; NotFound if it has no such tag."""
 
     # -- runs ----------------------------------------------------------------
     @abc.abstractmethod

@@ -9,6 +9,11 @@ from sqlalchemy import Connection, select, update
 
 from loopml.core.clock import now_ms
 from loopml.core.errors import AlreadyExists, InvalidArgument, NotFound
+from loopml.store._experiment_search import (
+    apply_experiment_search,
+    parse_experiment_filter,
+    parse_experiment_order,
+)
 from loopml.store._models import EXPERIMENT_TAGS, EXPERIMENTS, RUNS
 from loopml.store._upsert import upsert
 from loopml.store.records import Experiment, LifecycleStage
@@ -104,15 +109,19 @@ def get_by_name(conn: Connection, name: str) -> Experiment | None:
 
 
 def search(
-    conn: Connection, stages: tuple[str, ...], offset: int, limit: int
+    conn: Connection,
+    stages: tuple[str, ...],
+    filter_string: str | None,
+    order_by: Sequence[str] | None,
+    offset: int,
+    limit: int,
 ) -> tuple[list[Experiment], bool]:
-    """A page of experiments ordered by id, and whether more follow."""
+    """A page of matching experiments (by ``order_by``, then id), and whether more follow."""
+    terms = parse_experiment_filter(filter_string)
+    order = parse_experiment_order(order_by)
+    query = select(EXPERIMENTS).where(EXPERIMENTS.c.lifecycle_stage.in_(stages))
     rows = conn.execute(
-        select(EXPERIMENTS)
-        .where(EXPERIMENTS.c.lifecycle_stage.in_(stages))
-        .order_by(EXPERIMENTS.c.experiment_id)
-        .offset(offset)
-        .limit(limit + 1)
+        apply_experiment_search(query, terms, order).offset(offset).limit(limit + 1)
     ).all()
     return _to_records(conn, rows[:limit]), len(rows) > limit
 
@@ -163,6 +172,19 @@ def set_tag(conn: Connection, experiment_id: str, key: str, value: str) -> None:
         keys=("experiment_id", "key"),
         update=("value",),
     )
+
+
+def delete_tag(conn: Connection, experiment_id: str, key: str) -> None:
+    exp_id = parse_experiment_id(experiment_id)
+    removed = conn.execute(
+        EXPERIMENT_TAGS.delete().where(
+            EXPERIMENT_TAGS.c.experiment_id == exp_id, EXPERIMENT_TAGS.c.key == key
+        )
+    )
+    if removed.rowcount == 0:
+        stage_of(conn, experiment_id)  # NotFound for an unknown experiment
+        raise NotFound(f"Experiment {experiment_id} has no tag {key!r}.")
+    _touch(conn, exp_id)
 
 
 def stage_of(conn: Connection, experiment_id: str) -> str:

@@ -31,7 +31,7 @@ _DATASET_COLUMNS = {
 }
 
 
-def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+def compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     match op:
         case "=":
             return column == value
@@ -70,7 +70,7 @@ def _join_value(query: Select[Any], comparison: Comparison, index: int) -> Selec
     # without duplicating runs, and lets the planner start from the most
     # selective (key, value) index instead of visiting every run.
     alias = _KEYED[comparison.kind].alias(f"filter_{index}")
-    condition = _compare(alias.c.value, comparison.op, comparison.value)
+    condition = compare(alias.c.value, comparison.op, comparison.value)
     if comparison.kind == "metric":
         condition = and_(condition, alias.c.is_nan.is_(False))
     on = and_(alias.c.run_uuid == RUNS.c.run_uuid, alias.c.key == comparison.key)
@@ -87,12 +87,12 @@ def _clause(comparison: Comparison) -> ColumnElement[bool]:
             return column.is_(None)
         if op == "IS NOT NULL":
             return column.is_not(None)
-        return _compare(column, op, value)
+        return compare(column, op, value)
     if kind == "dataset":
         column = _DATASET_COLUMNS.get(key)
         if column is None:
             raise InvalidArgument(f"Unknown dataset field {key!r}: use name, digest or context.")
-        return RUNS.c.run_uuid.in_(select(RUN_INPUTS.c.run_uuid).where(_compare(column, op, value)))
+        return RUNS.c.run_uuid.in_(select(RUN_INPUTS.c.run_uuid).where(compare(column, op, value)))
     has_key = _runs_with(_KEYED[kind], key)
     return not_(has_key) if op == "IS NULL" else has_key
 

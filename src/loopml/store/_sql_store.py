@@ -64,12 +64,14 @@ class SqlTrackingStore(TrackingStore):
         view_type: ViewType = ViewType.ACTIVE_ONLY,
         max_results: int = 1000,
         page_token: str | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
     ) -> PagedList[Experiment]:
         check_max_results(max_results, SEARCH_MAX_RESULTS)
         offset = decode_token(page_token)
         with self.db.read() as conn:
             items, more = experiments.search(
-                conn, ViewType(view_type).stages(), offset, max_results
+                conn, ViewType(view_type).stages(), filter_string, order_by, offset, max_results
             )
         return PagedList(items, encode_token(offset + max_results) if more else None)
 
@@ -84,6 +86,10 @@ class SqlTrackingStore(TrackingStore):
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         with self.db.write() as conn:
             experiments.set_tag(conn, experiment_id, key, value)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        with self.db.write() as conn:
+            experiments.delete_tag(conn, experiment_id, key)
 
     # -- runs ----------------------------------------------------------------------
     def create_run(

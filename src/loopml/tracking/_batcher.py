@@ -10,8 +10,9 @@ Object in embedded mode) and waits in the outbox until the store has it.
   gone): the batch stays in the outbox and in the spool; the flusher retries
   with exponential backoff (0.25 s doubling to 10 s) and logging calls keep
   returning. ``flush()`` (and so the end of a run) waits for delivery up to
-  ``delivery_timeout`` (30 s), then raises ``BackgroundFlushError``; the
-  batches stay queued and spooled, for later attempts or a replay.
+  ``delivery_timeout`` (``LOOPML_DELIVERY_TIMEOUT_SECONDS``, 30 s), then
+  raises ``BackgroundFlushError``; the batches stay queued and spooled, for
+  later attempts or a replay.
 - The store rejecting a batch (a param changed, a finished run): it is
   retried in parts so one bad param does not take the good metrics down; the
   error is kept and raised by the next call, never swallowed.

@@ -122,6 +122,7 @@ class Client:
                 max_items=self.settings.flush_max_items,
                 interval_seconds=self.settings.flush_interval_seconds,
                 spool=open_spool(self.store, self.settings),
+                delivery_timeout=self.settings.delivery_timeout_seconds,
             )
         return self._batcher
 
@@ -147,8 +148,13 @@ class Client:
         view_type: ViewType | str = ViewType.ACTIVE_ONLY,
         max_results: int = 1000,
         page_token: str | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
     ) -> PagedList[Experiment]:
-        return self.store.search_experiments(_view(view_type), max_results, page_token)
+        """Experiments matching MLflow's experiment filter language, by ``order_by`` then id."""
+        return self.store.search_experiments(
+            _view(view_type), max_results, page_token, filter_string, order_by
+        )
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         self.store.rename_experiment(str(experiment_id), validate_experiment_name(new_name))
@@ -163,6 +169,9 @@ class Client:
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
         tag = validate_tag(RunTag(key, value))
         self.store.set_experiment_tag(str(experiment_id), tag.key, tag.value)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.store.delete_experiment_tag(str(experiment_id), validate_key(key, "tag"))
 
     # -- runs ------------------------------------------------------------------
     def create_run(

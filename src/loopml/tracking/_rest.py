@@ -199,6 +199,8 @@ class RestTrackingStore(TrackingStore):
         view_type: ViewType = ViewType.ACTIVE_ONLY,
         max_results: int = 1000,
         page_token: str | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
     ) -> PagedList[Experiment]:
         params: dict[str, Any] = {
             "view_type": ViewType(view_type).value,
@@ -206,6 +208,10 @@ class RestTrackingStore(TrackingStore):
         }
         if page_token:
             params["page_token"] = page_token
+        if filter_string:
+            params["filter"] = filter_string
+        if order_by:
+            params["order_by"] = list(order_by)
         body = self.call("GET", "/experiments", params=params)
         return PagedList(_EXPERIMENTS.validate_python(body["experiments"]), body["next_page_token"])
 
@@ -221,6 +227,9 @@ class RestTrackingStore(TrackingStore):
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         self.call("POST", f"/experiments/{_seg(experiment_id)}/tags", {"key": key, "value": value})
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.call("DELETE", f"/experiments/{_seg(experiment_id)}/tags/{_path(key)}")
 
     # -- runs ------------------------------------------------------------------
     def create_run(

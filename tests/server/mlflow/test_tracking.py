@@ -60,6 +60,15 @@ def test_experiment_lifecycle(server: LiveServer, ml: MlflowClient, lm_client: l
         ml.get_experiment("987654")
 
 
+def test_experiment_tags_are_deleted(ml: MlflowClient, lm_client: lm.Client) -> None:
+    exp_id = ml.create_experiment(unique("tags"), tags={"keep": "1", "drop": "2"})
+    ml.delete_experiment_tag(exp_id, "drop")
+    assert ml.get_experiment(exp_id).tags == {"keep": "1"}
+    assert lm_client.get_experiment(exp_id).tags == {"keep": "1"}
+    with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"):
+        ml.delete_experiment_tag(exp_id, "drop")
+
+
 def test_search_experiments_filters_orders_and_pages(ml: MlflowClient) -> None:
     prefix = unique("page")
     ids = [ml.create_experiment(f"{prefix}-{i}", tags={"n": str(i)}) for i in range(5)]

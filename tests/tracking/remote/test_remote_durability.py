@@ -59,11 +59,10 @@ def test_server_stopped_mid_run_loses_nothing(own_server: LiveServer, tmp_path: 
     assert spool_files(settings.home / "spool") == []  # all acknowledged: the file is gone
 
 
-def test_flush_gives_up_after_the_delivery_timeout(
-    own_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(_batcher, "DELIVERY_TIMEOUT_SECONDS", 1.0)
-    settings = Settings(home=tmp_path / "home", flush_interval_seconds=0.05)
+def test_flush_gives_up_after_the_delivery_timeout(own_server: LiveServer, tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path / "home", flush_interval_seconds=0.05, delivery_timeout_seconds=1.0
+    )
     client = Client(own_server.url, settings=settings)
     run_id = client.create_run("0").info.run_id
     own_server.stop()

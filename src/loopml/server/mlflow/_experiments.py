@@ -8,7 +8,6 @@ from fastapi.responses import Response
 from loopml.core.errors import InvalidArgument, NotFound
 from loopml.server._deps import service
 from loopml.server.mlflow._convert import ARTIFACTS_SCHEME, experiment_json
-from loopml.server.mlflow._filters import search_experiments
 from loopml.server.mlflow._wire import KeyValue, Message, enum_name, ok, parsed, required
 from loopml.store import ViewType
 from loopml.tracking import Client
@@ -39,6 +38,14 @@ class SetExperimentTag(Message):
     experiment_id: str = ""
     key: str = ""
     value: str = ""
+
+
+class DeleteExperimentTag(Message):
+    experiment_id: str = ""
+    key: str = ""
+
+
+_NEWEST_FIRST = ["creation_time DESC"]  # MLflow's default order
 
 
 class SearchExperiments(Message):
@@ -92,12 +99,16 @@ def search(
     client: Client = Depends(service),
 ) -> Response:
     view = ViewType(enum_name("ViewType", req.view_type, "view_type") or ViewType.ACTIVE_ONLY)
-    page, token = search_experiments(
-        client, view, req.filter, req.order_by, req.max_results, req.page_token
+    page = client.search_experiments(
+        view,
+        req.max_results,
+        req.page_token or None,
+        req.filter or None,
+        req.order_by or _NEWEST_FIRST,
     )
     body: dict[str, object] = {"experiments": [experiment_json(e) for e in page]}
-    if token:
-        body["next_page_token"] = token
+    if page.token:
+        body["next_page_token"] = page.token
     return ok(body)
 
 
@@ -133,4 +144,14 @@ def set_experiment_tag(
     client: Client = Depends(service),
 ) -> Response:
     client.set_experiment_tag(required(req.experiment_id, "experiment_id"), req.key, req.value)
+    return ok()
+
+
+@router.post("/delete-experiment-tag")
+def delete_experiment_tag(
+    req: DeleteExperimentTag = Depends(parsed(DeleteExperimentTag)),
+    client: Client = Depends(service),
+) -> Response:
+    experiment_id = required(req.experiment_id, "experiment_id")
+    client.delete_experiment_tag(experiment_id, required(req.key, "key"))
     return ok()

@@ -27,9 +27,11 @@ def search_experiments(
     view_type: ViewType = Query(ViewType.ACTIVE_ONLY),
     max_results: int = Query(1000, ge=1, le=s.SEARCH_MAX_RESULTS),
     page_token: str | None = Query(None),
+    filter: str | None = Query(None, description="MLflow's experiment filter, e.g. name LIKE 'a%'"),
+    order_by: list[str] | None = Query(None, description="e.g. creation_time DESC"),
     client: Client = Depends(service),
 ) -> s.ExperimentsPage:
-    page = client.search_experiments(view_type, max_results, page_token)
+    page = client.search_experiments(view_type, max_results, page_token, filter, order_by)
     return s.ExperimentsPage(experiments=page, next_page_token=page.token)
 
 
@@ -74,4 +76,14 @@ def set_experiment_tag(
     experiment_id: str, body: s.SetTag, client: Client = Depends(service)
 ) -> s.Empty:
     client.set_experiment_tag(experiment_id, body.key, body.value)
+    return s.Empty()
+
+
+@router.delete(
+    "/{experiment_id}/tags/{key:path}", response_model=s.Empty, summary="Delete an experiment tag"
+)
+def delete_experiment_tag(
+    experiment_id: str, key: str, client: Client = Depends(service)
+) -> s.Empty:
+    client.delete_experiment_tag(experiment_id, key)
     return s.Empty()
