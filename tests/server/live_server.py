@@ -34,6 +34,7 @@ class LiveServer:
     home: Path
     port: int
     env: dict[str, str] = field(repr=False)
+    workers: int = 1
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, timeout: float = 60.0) -> None:
@@ -48,6 +49,8 @@ class LiveServer:
             self.tracking_uri,
             "--artifacts-uri",
             self.object_store_uri,
+            "--workers",
+            str(self.workers),
         ]
         log = open(self.home / "server.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(args, env=self.env, stdout=log, stderr=log)
@@ -80,7 +83,9 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(home: Path, tracking_uri: str | None = None) -> Iterator[LiveServer]:
+def live_server(
+    home: Path, tracking_uri: str | None = None, workers: int = 1
+) -> Iterator[LiveServer]:
     """A started server over ``tracking_uri`` (default: SQLite in ``home``); stopped on exit."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -93,6 +98,7 @@ def live_server(home: Path, tracking_uri: str | None = None) -> Iterator[LiveSer
         home=home,
         port=port,
         env=env,
+        workers=workers,
     )
     server.start()
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import typer
 
@@ -38,13 +40,21 @@ def server(
         os.environ["LOOPML_TRACKING_URI"] = store_uri
     if artifacts_uri:
         os.environ["LOOPML_OBJECT_STORE_URI"] = artifacts_uri
+    metrics_dir = None
+    if workers > 1:  # one /metrics for all workers: see loopml.server._prometheus
+        metrics_dir = tempfile.mkdtemp(prefix="loopml-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     console.print(f"loopml server on http://{host}:{port} ({workers} worker(s))")
-    uvicorn.run(
-        "loopml.server:app_from_settings",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    try:
+        uvicorn.run(
+            "loopml.server:app_from_settings",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

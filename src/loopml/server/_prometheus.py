@@ -1,11 +1,15 @@
 """Prometheus metrics of the server: requests and latency by route, ingest counts.
 
 Each app has its own registry, so several apps in one process (tests) never
-collide. With several uvicorn workers each worker reports its own numbers.
+collide. With several uvicorn workers (``loopml server --workers N``) the CLI
+sets ``PROMETHEUS_MULTIPROC_DIR`` before the workers start: prometheus-client
+then keeps every worker's values in memory-mapped files there, and whichever
+worker answers ``/metrics`` sums them all, so a scrape sees the whole server.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 
@@ -17,7 +21,10 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class ServerMetrics:
@@ -47,7 +54,16 @@ class ServerMetrics:
             "Items waiting in the server's write queues.",
             ["queue"],
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this process's values, or every worker's summed."""
+        if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)
+        return generate_latest(merged)
 
 
 def install_metrics(app: FastAPI) -> ServerMetrics:
@@ -68,6 +84,6 @@ def install_metrics(app: FastAPI) -> ServerMetrics:
 
     @app.get("/metrics", include_in_schema=False)
     def _metrics() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return metrics
