@@ -29,6 +29,13 @@ _TABLES = ", ".join(
         "run_inputs",
         "artifacts",
         "ingested_batches",
+        "registered_models",
+        "registered_model_tags",
+        "model_versions",
+        "model_version_tags",
+        "model_version_files",
+        "model_aliases",
+        "alias_events",
     )
 )
 

@@ -11,6 +11,7 @@ MLflow-compatible API reports, so one handler maps them all::
     ├── AlreadyExists                409  RESOURCE_ALREADY_EXISTS
     ├── PermissionDenied             403  PERMISSION_DENIED
     ├── Unauthenticated              401  UNAUTHENTICATED
+    ├── GateFailed                   409  INVALID_STATE   (a promotion's gates did not all pass)
     ├── StorageError                 500  INTERNAL_ERROR  (database or object store failed)
     │   └── CorruptObject            500  DATA_LOSS       (bytes on disk do not match their hash)
     └── BackgroundFlushError         500  INTERNAL_ERROR  (a batched write failed earlier)
@@ -80,6 +81,23 @@ class Unauthenticated(LoopmlError):
     error_code = "UNAUTHENTICATED"
 
 
+class GateFailed(LoopmlError):
+    """A promotion was refused: at least one of its gates did not pass.
+
+    Raised only when the caller asked for it (``promote(..., raise_on_failure=True)``);
+    ``result`` then holds the ``PromotionResult`` with every gate's message. The alias
+    did not move. It shares MLflow's ``INVALID_STATE`` code with ``InvalidState`` but
+    answers 409 (a conflict with the current holder), not 400.
+    """
+
+    http_status = 409
+    error_code = "INVALID_STATE"
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 class StorageError(LoopmlError):
     """The metadata database or the object store failed."""
 
@@ -94,8 +112,11 @@ class BackgroundFlushError(LoopmlError):
     """A batched write failed in the background; raised on the next call."""
 
 
+# Rebuilt most specific first (reversed); GateFailed precedes InvalidState, which shares
+# its code, so an INVALID_STATE answer from a server still reads as InvalidState.
 ERROR_CLASSES: tuple[type[LoopmlError], ...] = (
     LoopmlError,
+    GateFailed,
     InvalidArgument,
     InvalidState,
     NotFound,

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from loopml import __version__
 from loopml.core.settings import Settings, load_settings
+from loopml.registry import Registry
 from loopml.server import mlflow, native
 from loopml.server._errors import install_error_handlers
 from loopml.server._health import router as health_router
@@ -21,6 +22,7 @@ def create_app(client: Client) -> FastAPI:
         description="The loopml tracking server: native API at /api/v1, MLflow's at /api/2.0.",
     )
     app.state.client = client
+    app.state.registry = Registry(client)
     install_error_handlers(app)
     install_metrics(app)
     app.include_router(health_router)

@@ -8,6 +8,13 @@ from loopml.store._database import Database
 from loopml.store._filter import Comparison, OrderBy, parse_filter, parse_order_by
 from loopml.store._filter_terms import map_literals, rewrite_terms, split_terms
 from loopml.store._migrate import HEAD_REVISION, current_revision, upgrade
+from loopml.store._registry_base import (
+    SEARCH_MODELS_MAX_RESULTS,
+    SEARCH_VERSIONS_MAX_RESULTS,
+    NewModelVersion,
+    RegistryStore,
+)
+from loopml.store._sql_registry import SqlRegistryStore
 from loopml.store._sql_store import SqlTrackingStore
 from loopml.store.records import (
     ArtifactEntry,
@@ -27,10 +34,25 @@ from loopml.store.records import (
     RunTag,
     ViewType,
 )
+from loopml.store.registry_records import (
+    AliasAction,
+    AliasEvent,
+    GateResult,
+    ModelVersion,
+    ModelVersionFile,
+    ModelVersionStatus,
+    PromotionResult,
+    RegisteredModel,
+    Stage,
+)
 
 __all__ = [
     "HEAD_REVISION",
     "SEARCH_MAX_RESULTS",
+    "SEARCH_MODELS_MAX_RESULTS",
+    "SEARCH_VERSIONS_MAX_RESULTS",
+    "AliasAction",
+    "AliasEvent",
     "ArtifactEntry",
     "Comparison",
     "Database",
@@ -38,18 +60,28 @@ __all__ = [
     "Experiment",
     "ExperimentTag",
     "FileInfo",
+    "GateResult",
     "LifecycleStage",
     "Metric",
+    "ModelVersion",
+    "ModelVersionFile",
+    "ModelVersionStatus",
+    "NewModelVersion",
     "OrderBy",
     "PagedList",
     "Param",
+    "PromotionResult",
+    "RegisteredModel",
+    "RegistryStore",
     "Run",
     "RunData",
     "RunInfo",
     "RunInputs",
     "RunStatus",
     "RunTag",
+    "SqlRegistryStore",
     "SqlTrackingStore",
+    "Stage",
     "TrackingStore",
     "ViewType",
     "current_revision",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -173,6 +174,117 @@ class ArtifactRow(Base):
     created: Mapped[int] = mapped_column(BigInteger)
 
 
+# -- model registry ------------------------------------------------------------------
+# Keyed by the registered model's name, as MLflow does: a rename is one UPDATE that
+# cascades (ON UPDATE CASCADE) to versions, tags, files, aliases and alias events.
+def _model_fk() -> ForeignKey:
+    """A reference to a registered model, following its renames and deletion."""
+    return ForeignKey("registered_models.name", onupdate="CASCADE", ondelete="CASCADE")
+
+
+class RegisteredModelRow(Base):
+    """A registered model; ``last_version`` keeps version numbers from being reused."""
+
+    __tablename__ = "registered_models"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    creation_time: Mapped[int] = mapped_column(BigInteger)
+    last_updated_time: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(Text, default="")
+    last_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RegisteredModelTagRow(Base):
+    __tablename__ = "registered_model_tags"
+
+    name: Mapped[str] = mapped_column(_model_fk(), primary_key=True)
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ModelVersionRow(Base):
+    """An immutable model version; ``run_id`` has no foreign key (runs can be purged)."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (Index("ix_model_versions_run", "run_id"),)
+
+    name: Mapped[str] = mapped_column(_model_fk(), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    creation_time: Mapped[int] = mapped_column(BigInteger)
+    last_updated_time: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text)
+    files_source: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    status: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(20), default="None")
+    signature: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
+    model_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+
+
+def _version_fk() -> ForeignKeyConstraint:
+    """A (name, version) reference to a model version, following its renames and deletion."""
+    return ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        onupdate="CASCADE",
+        ondelete="CASCADE",
+    )
+
+
+class ModelVersionTagRow(Base):
+    __tablename__ = "model_version_tags"
+    __table_args__ = (_version_fk(),)
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ModelVersionFileRow(Base):
+    """A version's snapshot of its files: copied from the run's artifact index at creation."""
+
+    __tablename__ = "model_version_files"
+    __table_args__ = (_version_fk(), Index("ix_model_version_files_blob", "blob_id"))
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    blob_id: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class ModelAliasRow(Base):
+    """The current holder of each alias (its history is in ``alias_events``)."""
+
+    __tablename__ = "model_aliases"
+
+    name: Mapped[str] = mapped_column(_model_fk(), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class AliasEventRow(Base):
+    """Every alias move, append-only: who moved it, when, why, from which version."""
+
+    __tablename__ = "alias_events"
+    __table_args__ = (Index("ix_alias_events_name_alias", "name", "alias", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    name: Mapped[str] = mapped_column(_model_fk())
+    alias: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    previous_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    time: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    action: Mapped[str] = mapped_column(String(16))
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -188,3 +300,10 @@ LATEST_METRICS = _table(LatestMetricRow)
 RUN_INPUTS = _table(RunInputRow)
 ARTIFACTS = _table(ArtifactRow)
 INGESTED_BATCHES = _table(IngestedBatchRow)
+REGISTERED_MODELS = _table(RegisteredModelRow)
+REGISTERED_MODEL_TAGS = _table(RegisteredModelTagRow)
+MODEL_VERSIONS = _table(ModelVersionRow)
+MODEL_VERSION_TAGS = _table(ModelVersionTagRow)
+MODEL_VERSION_FILES = _table(ModelVersionFileRow)
+MODEL_ALIASES = _table(ModelAliasRow)
+ALIAS_EVENTS = _table(AliasEventRow)

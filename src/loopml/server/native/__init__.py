@@ -1,20 +1,22 @@
 """The native REST API, ``/api/v1``: every tracking operation of the SDK.
 
-Experiments, runs (logging, search, metric history, inputs) and artifacts
-(streamed upload and download). Handlers parse, call the tracking service and
-render; errors are ``LoopmlError``s mapped by the app's one handler. JSON
-bodies are capped at 64 MiB (413); artifact uploads stream without a cap.
+Experiments, runs (logging, search, metric history, inputs), artifacts
+(streamed upload and download) and the model registry (``/registry``).
+Handlers parse, call the tracking or registry service and render; errors are
+``LoopmlError``s mapped by the app's one handler. JSON bodies are capped at
+64 MiB (413); artifact uploads stream without a cap.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from loopml.server.native import _artifacts, _experiments, _runs
+from loopml.server.native import _artifacts, _experiments, _registry, _runs
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(_experiments.router)
 router.include_router(_runs.router)
 router.include_router(_artifacts.router)
+router.include_router(_registry.router)
 
 __all__ = ["router"]
