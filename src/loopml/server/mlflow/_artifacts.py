@@ -9,6 +9,9 @@ in that run's artifact index, and bytes stream between the request and the
 content-addressed object store. A path that is not inside an existing run's (or
 logged model's) artifacts is a 404; an unsafe one (``..``, absolute, backslash,
 NUL, or any of these percent-encoded) is a 400.
+
+``registry/<name>/<version>/...`` paths serve a registered model version's immutable
+snapshot, read-only (see ``_registry_files``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import io
 import mimetypes
 import posixpath
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 from urllib.parse import unquote
 
@@ -27,9 +30,17 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from loopml.core.errors import InvalidArgument, InvalidState, NotFound
-from loopml.server._deps import service
+from loopml.registry import Registry
+from loopml.server._deps import registry, service
 from loopml.server.mlflow._convert import file_info_json, run_artifact_uri
 from loopml.server.mlflow._model_runs import get_model_run
+from loopml.server.mlflow._registry_files import (
+    SnapshotTarget,
+    is_snapshot_path,
+    refuse_write,
+    snapshot_children,
+    snapshot_target,
+)
 from loopml.server.mlflow._wire import Message, ok, parsed, required
 from loopml.store import ArtifactEntry, FileInfo, LifecycleStage, Run
 from loopml.tracking import Client
@@ -125,8 +136,15 @@ def _store(client: Client, target: Target, body: BinaryIO) -> None:
     )
 
 
+def _snapshot(raw: str, name_encoded: bool) -> SnapshotTarget:
+    target = snapshot_target(raw, name_encoded=name_encoded)
+    return replace(target, path=safe_path(target.path))
+
+
 @router.put(PREFIX + "/{path:path}")
 async def upload(path: str, request: Request, client: Client = Depends(service)) -> Response:
+    if is_snapshot_path(path):
+        refuse_write()
     target = await run_in_threadpool(resolve, client, path, True)
     if not target.path:
         raise InvalidArgument("Upload to a file path: <experiment>/<run>/artifacts/<file>.")
@@ -150,13 +168,26 @@ def _media_type(path: str) -> str:
 
 
 @router.get(PREFIX + "/{path:path}")
-def download(path: str, client: Client = Depends(service)) -> StreamingResponse:
-    target = resolve(client, path)
-    entries = client.store.list_artifact_entries(target.run.info.run_id, target.path)
-    entry = next((e for e in entries if e.path == target.path), None)
-    if entry is None or not target.path:
-        raise NotFound(f"No artifact file at {path[:200]!r}.")
-    stream = client.objects.open(entry.blob_id)
+def download(
+    path: str, client: Client = Depends(service), models: Registry = Depends(registry)
+) -> StreamingResponse:
+    if is_snapshot_path(path):
+        # The URL path arrives decoded once: the name segment is the name itself.
+        snapshot = _snapshot(path, name_encoded=False)
+        if not snapshot.path:
+            raise NotFound(f"No artifact file at {path[:200]!r}: it is a version's folder.")
+        file, stream = models.open_model_version_file(
+            snapshot.name, snapshot.version, snapshot.path
+        )
+        entry = ArtifactEntry(file.path, file.blob_id, file.size)
+    else:
+        target = resolve(client, path)
+        entries = client.store.list_artifact_entries(target.run.info.run_id, target.path)
+        found = next((e for e in entries if e.path == target.path), None)
+        if found is None or not target.path:
+            raise NotFound(f"No artifact file at {path[:200]!r}.")
+        entry = found
+        stream = client.objects.open(entry.blob_id)
     return StreamingResponse(
         _blocks(stream),
         media_type=_media_type(entry.path),
@@ -178,10 +209,16 @@ def children(client: Client, run_id: str, path: str) -> list[FileInfo]:
 
 @router.get(PREFIX)
 def list_artifacts(
-    req: ListArtifacts = Depends(parsed(ListArtifacts)), client: Client = Depends(service)
+    req: ListArtifacts = Depends(parsed(ListArtifacts)),
+    client: Client = Depends(service),
+    models: Registry = Depends(registry),
 ) -> Response:
-    target = resolve(client, req.path)
-    infos = children(client, target.run.info.run_id, target.path)
+    if is_snapshot_path(req.path):
+        # The client form-encodes the URI's path: the name segment is still percent-encoded.
+        infos = snapshot_children(models, _snapshot(req.path, name_encoded=True))
+    else:
+        target = resolve(client, req.path)
+        infos = children(client, target.run.info.run_id, target.path)
     return ok({"files": [file_info_json(i, posixpath.basename(i.path)) for i in infos]})
 
 
