@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +18,14 @@ from s3_server import S3Server
 def test_exported_names() -> None:
     assert sorted(loopml.objects.__all__) == [
         "BlobInfo",
+        "ChunkReader",
         "GcReport",
         "ObjectStore",
         "Tree",
         "TreeEntry",
         "open_object_store",
         "validate_tree_path",
+        "write_chunks_atomically",
     ]
     for name in loopml.objects.__all__:
         assert getattr(loopml.objects, name).__module__.startswith("loopml.objects")
@@ -93,3 +97,19 @@ def test_unreachable_endpoint_is_a_storage_error() -> None:
         store.put_bytes(b"data")
     with pytest.raises(StorageError, match="listing"):
         list(store.iter_ids())
+
+
+def test_chunk_streams_write_whole_files_or_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "file.bin"
+    loopml.objects.write_chunks_atomically(target, iter([b"ab", b"", b"cd"]))
+    assert target.read_bytes() == b"abcd"
+
+    def broken() -> Iterator[bytes]:
+        yield b"partial"
+        raise OSError("connection lost")
+
+    with pytest.raises(OSError, match="connection lost"):
+        loopml.objects.write_chunks_atomically(tmp_path / "never.bin", broken())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.bin"]  # no temporary left
+    reader = io.BufferedReader(loopml.objects.ChunkReader(iter([b"he", b"llo", b" world"])))
+    assert reader.read(4) == b"hell" and reader.read() == b"o world"

@@ -20,16 +20,19 @@ from typing import Any
 from loopml.objects._fs import backend_for_uri
 from loopml.objects._gc import GcReport
 from loopml.objects._store import BlobInfo, ObjectStore
+from loopml.objects._streams import ChunkReader, write_chunks_atomically
 from loopml.objects._tree import Tree, TreeEntry, validate_tree_path
 
 __all__ = [
     "BlobInfo",
+    "ChunkReader",
     "GcReport",
     "ObjectStore",
     "Tree",
     "TreeEntry",
     "open_object_store",
     "validate_tree_path",
+    "write_chunks_atomically",
 ]
 
 DEFAULT_CHUNKING_THRESHOLD = 8 * 1024 * 1024

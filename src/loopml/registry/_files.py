@@ -13,8 +13,6 @@ into place, so a remote client never needs the object store's credentials.
 from __future__ import annotations
 
 import io
-import os
-import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -22,7 +20,7 @@ from typing import Any, BinaryIO, Protocol
 import blake3
 
 from loopml.core.errors import CorruptObject, InvalidArgument
-from loopml.objects import validate_tree_path
+from loopml.objects import ChunkReader, validate_tree_path, write_chunks_atomically
 from loopml.registry._manifest import MANIFEST, MAX_MANIFEST_BYTES, signature_of
 from loopml.registry._rest import RestRegistryStore
 from loopml.store import ModelVersionFile
@@ -102,7 +100,7 @@ class RemoteVersionFiles:
             )
 
     def open(self, name: str, version: int, file: ModelVersionFile) -> BinaryIO:
-        return io.BufferedReader(_ChunkReader(self._verified(name, version, file)))
+        return io.BufferedReader(ChunkReader(self._verified(name, version, file)))
 
     def download(
         self, name: str, version: int, files: Sequence[ModelVersionFile], dst: Path
@@ -110,40 +108,4 @@ class RemoteVersionFiles:
         for file in files:
             target = target_of(dst, file)
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".tmp-{secrets.token_hex(8)}")
-            try:
-                with open(tmp, "wb") as out:
-                    for chunk in self._verified(name, version, file):
-                        out.write(chunk)
-                os.replace(tmp, target)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-
-
-class _ChunkReader(io.RawIOBase):
-    """A raw reader over an iterator of chunks."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._rest = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._rest:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._rest = chunk
-        size = min(len(buffer), len(self._rest))
-        buffer[:size] = self._rest[:size]
-        self._rest = self._rest[size:]
-        return size
-
-    def close(self) -> None:
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
-        super().close()
+            write_chunks_atomically(target, self._verified(name, version, file))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, true
+from sqlalchemy import ColumnElement, Select, exists
 
-from loopml.core.errors import InvalidArgument
 from loopml.store._filter import Comparison
 from loopml.store._models import (
     MODEL_VERSION_TAGS,
@@ -15,6 +14,7 @@ from loopml.store._models import (
     REGISTERED_MODEL_TAGS,
     REGISTERED_MODELS,
 )
+from loopml.store._sql_search import compare
 
 _MODEL_COLUMNS: dict[str, Any] = {
     "name": REGISTERED_MODELS.c.name,
@@ -34,32 +34,6 @@ _DEFAULT_VERSION_ORDER = (
     ("name", True),
     ("version_number", False),
 )
-
-
-def compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
-    """``column <op> value`` for one parsed comparison."""
-    match op:
-        case "=":
-            return column == value
-        case "!=":
-            return column != value
-        case ">":
-            return column > value
-        case ">=":
-            return column >= value
-        case "<":
-            return column < value
-        case "<=":
-            return column <= value
-        case "LIKE":
-            return column.like(value)
-        case "ILIKE":
-            return column.ilike(value)
-        case "IN":
-            return column.in_(list(value)) if value else false()
-        case "NOT IN":
-            return column.not_in(list(value)) if value else true()
-    raise InvalidArgument(f"Unsupported comparator {op!r}.")
 
 
 def _model_clause(term: Comparison) -> ColumnElement[bool]:

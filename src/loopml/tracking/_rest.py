@@ -17,7 +17,6 @@ import contextlib
 import io
 import json
 import os
-import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -36,6 +35,7 @@ from loopml.core.errors import (
     StorageError,
     error_from_code,
 )
+from loopml.objects import ChunkReader, write_chunks_atomically
 from loopml.store import (
     ArtifactEntry,
     DatasetInput,
@@ -411,7 +411,7 @@ class RemoteArtifacts:
     def open(self, run_id: str, artifact_file: str) -> tuple[ArtifactEntry, BinaryIO]:
         path = file_path(artifact_file)
         entry = single_file(run_id, path, self.list_entries(run_id, path))
-        return entry, io.BufferedReader(_VerifyingReader(self._chunks(run_id, entry)))
+        return entry, io.BufferedReader(ChunkReader(self._chunks(run_id, entry)))
 
     def _chunks(self, run_id: str, entry: ArtifactEntry) -> Iterator[bytes]:
         """The verified bytes of one artifact file, streamed from the server."""
@@ -449,7 +449,7 @@ class RemoteArtifacts:
         for done, entry in enumerate(entries, start=1):
             target = destination.joinpath(*entry.path.split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(target, self._chunks(run_id, entry))
+            write_chunks_atomically(target, self._chunks(run_id, entry))
             if progress:
                 progress(done, len(entries))
         return finish_download(destination, source, bool(entries))
@@ -463,44 +463,3 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 def _stream_chunks(stream: BinaryIO) -> Iterator[bytes]:
     while chunk := stream.read(READ_SIZE):
         yield chunk
-
-
-def _write_atomically(target: Path, chunks: Iterator[bytes]) -> None:
-    """Write to a temporary file beside ``target``, rename once complete and verified."""
-    tmp = target.with_name(f".tmp-{secrets.token_hex(8)}")
-    try:
-        with open(tmp, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-class _VerifyingReader(io.RawIOBase):
-    """A raw reader over verified chunks (the last read raises if the hash fails)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._rest = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._rest:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._rest = chunk
-        size = min(len(buffer), len(self._rest))
-        buffer[:size] = self._rest[:size]
-        self._rest = self._rest[size:]
-        return size
-
-    def close(self) -> None:
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
-        super().close()
