@@ -36,6 +36,9 @@ _TABLES = ", ".join(
         "model_version_files",
         "model_aliases",
         "alias_events",
+        "deployments",
+        "prediction_segments",
+        "prediction_labels",
     )
 )
 

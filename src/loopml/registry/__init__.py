@@ -32,6 +32,7 @@ from loopml.registry._gates import (
 from loopml.registry._registry import Registry
 from loopml.registry._uri import ModelReference, parse_models_uri
 from loopml.registry._user import current_user
+from loopml.registry._validation import validate_model_name
 from loopml.store.registry_records import (
     AliasAction,
     AliasEvent,
@@ -69,4 +70,5 @@ __all__ = [
     "parse_models_uri",
     "promote",
     "rollback",
+    "validate_model_name",
 ]

@@ -5,6 +5,7 @@ Only the modules of this package write SQL. Callers get frozen records.
 
 from loopml.store._base import SEARCH_MAX_RESULTS, TrackingStore
 from loopml.store._database import Database
+from loopml.store._deployment_base import UPDATABLE_FIELDS, DeploymentStore, LabelColumns
 from loopml.store._filter import Comparison, OrderBy, parse_filter, parse_order_by
 from loopml.store._filter_terms import map_literals, rewrite_terms, split_terms
 from loopml.store._migrate import HEAD_REVISION, current_revision, upgrade
@@ -14,8 +15,16 @@ from loopml.store._registry_base import (
     NewModelVersion,
     RegistryStore,
 )
+from loopml.store._sql_deployments import SqlDeploymentStore
 from loopml.store._sql_registry import SqlRegistryStore
 from loopml.store._sql_store import SqlTrackingStore
+from loopml.store.deployment_records import (
+    Deployment,
+    PredictionLabel,
+    PredictionRecord,
+    PredictionSegment,
+    Role,
+)
 from loopml.store.records import (
     ArtifactEntry,
     DatasetInput,
@@ -51,16 +60,20 @@ __all__ = [
     "SEARCH_MAX_RESULTS",
     "SEARCH_MODELS_MAX_RESULTS",
     "SEARCH_VERSIONS_MAX_RESULTS",
+    "UPDATABLE_FIELDS",
     "AliasAction",
     "AliasEvent",
     "ArtifactEntry",
     "Comparison",
     "Database",
     "DatasetInput",
+    "Deployment",
+    "DeploymentStore",
     "Experiment",
     "ExperimentTag",
     "FileInfo",
     "GateResult",
+    "LabelColumns",
     "LifecycleStage",
     "Metric",
     "ModelVersion",
@@ -70,15 +83,20 @@ __all__ = [
     "OrderBy",
     "PagedList",
     "Param",
+    "PredictionLabel",
+    "PredictionRecord",
+    "PredictionSegment",
     "PromotionResult",
     "RegisteredModel",
     "RegistryStore",
+    "Role",
     "Run",
     "RunData",
     "RunInfo",
     "RunInputs",
     "RunStatus",
     "RunTag",
+    "SqlDeploymentStore",
     "SqlRegistryStore",
     "SqlTrackingStore",
     "Stage",

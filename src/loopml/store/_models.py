@@ -307,3 +307,59 @@ MODEL_VERSION_TAGS = _table(ModelVersionTagRow)
 MODEL_VERSION_FILES = _table(ModelVersionFileRow)
 MODEL_ALIASES = _table(ModelAliasRow)
 ALIAS_EVENTS = _table(AliasEventRow)
+
+
+# -- deployments and the prediction log (issue 6) ----------------------------------------
+
+
+class DeploymentRow(Base):
+    """The routing record a serving process follows; ``revision`` grows with each update."""
+
+    __tablename__ = "deployments"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    model_uri: Mapped[str] = mapped_column(Text)
+    canary_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    canary_weight: Mapped[float] = mapped_column(Float, default=0.0)
+    shadow_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    revision: Mapped[int] = mapped_column(Integer)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    updated_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class PredictionSegmentRow(Base):
+    """One Parquet segment of a prediction log (a blob) and the time span it covers.
+
+    No foreign key to ``deployments``: a server started on a bare model URI logs
+    under its name, and a deployment's log outlives the deletion of its record.
+    """
+
+    __tablename__ = "prediction_segments"
+    __table_args__ = (Index("ix_prediction_segments_span", "deployment", "min_time", "max_time"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    deployment: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    blob_id: Mapped[str] = mapped_column(String(64))
+    min_time: Mapped[int] = mapped_column(BigInteger)
+    max_time: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
+class PredictionLabelRow(Base):
+    """The ground truth of one request (JSON text); labelling again overwrites it."""
+
+    __tablename__ = "prediction_labels"
+
+    deployment: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    label: Mapped[str] = mapped_column(Text)
+    time: Mapped[int] = mapped_column(BigInteger)
+
+
+DEPLOYMENTS = _table(DeploymentRow)
+PREDICTION_SEGMENTS = _table(PredictionSegmentRow)
+PREDICTION_LABELS = _table(PredictionLabelRow)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from loopml.server.native import _artifacts, _experiments, _registry, _runs
+from loopml.server.native import _artifacts, _deployments, _experiments, _registry, _runs
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(_experiments.router)
 router.include_router(_runs.router)
 router.include_router(_artifacts.router)
 router.include_router(_registry.router)
+router.include_router(_deployments.router)
 
 __all__ = ["router"]
