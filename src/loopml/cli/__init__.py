@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from loopml.cli import experiments, maintenance, models, quickstart, runs, server, sync
+from loopml.cli import (
+    deployments,
+    experiments,
+    maintenance,
+    models,
+    quickstart,
+    runs,
+    serve,
+    server,
+    sync,
+)
 
 app = typer.Typer(
     help="loopml: track, version, validate, deploy and monitor machine-learning models.",
@@ -29,10 +39,12 @@ def _root(
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
+app.add_typer(deployments.app, name="deployments")
 app.add_typer(maintenance.db_app, name="db")
 app.command("gc")(maintenance.gc)
 app.command("quickstart")(quickstart.quickstart)
 app.command("server")(server.server)
+app.command("serve")(serve.serve)
 app.command("sync")(sync.sync)
 
 

@@ -1,0 +1,72 @@
+"""The ONNX Runtime fast path: used when it reproduces the model, else refused with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from serving_support import FEATURES, cancelling_regressor, classifier, features
+from sklearn.linear_model import LinearRegression
+
+from loopml.models import load_model, save_model
+from loopml.serving import choose_fast_path
+from loopml.serving._payload import Table
+
+
+def _saved(tmp_path: Path, model: object, example: object, name: str = "m") -> object:
+    save_model(model, tmp_path / name, input_example=example)
+    return load_model(tmp_path / name)
+
+
+def test_a_logistic_regression_pipeline_takes_the_onnx_path(tmp_path: Path) -> None:
+    loaded = _saved(tmp_path, classifier(), features()[:5])
+    fast = choose_fast_path(loaded)
+    assert fast.path == "onnx", fast.reason
+    assert "same labels" in fast.reason
+    assert fast.predictor is not None
+    X = features(200, seed=3)
+    expected = classifier().predict(X)
+    # columns in another order, a numeric table, and a plain DataFrame all agree with sklearn
+    shuffled = X[FEATURES[::-1]]
+    table = Table(tuple(shuffled.columns), shuffled.to_numpy())
+    assert np.array_equal(fast.predictor(table), expected)
+    assert np.array_equal(fast.predictor(X), expected)
+
+
+def test_input_the_fast_path_cannot_take_goes_to_the_native_path(tmp_path: Path) -> None:
+    loaded = _saved(tmp_path, classifier(), features()[:5])
+    predictor = choose_fast_path(loaded).predictor
+    assert predictor is not None
+    nan = features(2)
+    nan.loc[0, "a"] = np.nan
+    assert predictor(nan) is None  # NaN: the native model decides
+    assert predictor(features(2)[["a", "b", "c"]]) is None  # a missing column: native names it
+    assert predictor(pd.DataFrame({**features(2).to_dict("list"), "a": ["x", "y"]})) is None
+
+
+def test_a_regressor_that_float32_cannot_reproduce_stays_native(tmp_path: Path) -> None:
+    model, X = cancelling_regressor()
+    loaded = _saved(tmp_path, model, X[:10])
+    fast = choose_fast_path(loaded)
+    assert fast.path == "native"
+    assert fast.predictor is None
+    assert "rtol" in fast.reason
+
+
+def test_a_well_conditioned_regressor_takes_the_onnx_path(tmp_path: Path) -> None:
+    X = features()
+    model = LinearRegression().fit(X, X.a * 3 - X.b + 0.5)
+    fast = choose_fast_path(_saved(tmp_path, model, X[:5]))
+    assert fast.path == "onnx", fast.reason
+    assert fast.predictor is not None
+    assert np.allclose(fast.predictor(X), model.predict(X), rtol=1e-4)
+
+
+def test_reasons_for_staying_native(tmp_path: Path) -> None:
+    loaded = _saved(tmp_path, classifier(), features()[:5])
+    assert choose_fast_path(loaded, enabled=False).reason == "the ONNX fast path is turned off"
+    no_example = tmp_path / "no-example"
+    save_model(classifier(), no_example, signature=loaded.signature)
+    fast = choose_fast_path(load_model(no_example))
+    assert fast.path == "native" and "input example" in fast.reason
