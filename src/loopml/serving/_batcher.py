@@ -148,6 +148,11 @@ class MicroBatcher:
                 else:
                     item.future.set_result(result)
 
+    def set_fast(self, fast: Callable[[Payload], Any] | None, fast_rows: int) -> None:
+        """Switch the inline predictor (the ONNX path, settled after the model serves)."""
+        self._fast = fast
+        self._fast_rows = fast_rows if fast is not None else 0
+
     def _take(self, batch: list[_Item], rows: int) -> tuple[list[_Item], int]:
         while self._pending and (not batch or rows + self._pending[0].rows <= self._max_rows):
             item = self._pending.popleft()

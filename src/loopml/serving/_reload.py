@@ -66,6 +66,7 @@ class ModelManager:
             "ready": routing is not None,
             "model_version": routing.primary.key.uri if routing else None,
             "path": routing.primary.path if routing else None,
+            "path_reason": routing.primary.fast.reason if routing else None,
         }
         if routing is not None and routing.canary is not None:
             out["canary"] = routing.canary.key.uri

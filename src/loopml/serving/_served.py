@@ -1,13 +1,17 @@
 """A model being served: the loaded model, its predict path, its batcher.
 
-Loading happens off the request path (a thread): download and load, choose
-the ONNX fast path or the native one, then warm up with one prediction on
-the input example, so the first real request pays for nothing.
+Loading happens off the request path (a thread): download and load, then
+warm up with one prediction on the input example, so the first real request
+pays for nothing. A scikit-learn model starts on its native path; the ONNX
+fast path (importing skl2onnx, converting, checking the outputs: seconds) is
+settled in a background thread and swapped in when it agrees, so it never
+delays the first answer of a cold start or a reload.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +21,7 @@ from loopml._model_fluent import load_model
 from loopml.models import LoadedModel
 from loopml.serving._batcher import MicroBatcher
 from loopml.serving._config import ServeConfig
-from loopml.serving._fastpath import FastPath, choose_fast_path
+from loopml.serving._fastpath import SKLEARN, FastPath, choose_fast_path
 from loopml.serving._payload import Payload, to_native
 from loopml.tracking import Client
 
@@ -55,6 +59,7 @@ class ServedModel:
         self.model = model
         self.fast = fast
         self._onnx = fast.predictor
+        self.fast_path_settled = threading.Event()
         self.batcher = MicroBatcher(
             self.predict,
             max_batch_size=config.max_batch_size,
@@ -78,6 +83,13 @@ class ServedModel:
                 return out
         return self.model.predict(to_native(payload))
 
+    def adopt(self, fast: FastPath) -> None:
+        """Take the settled predict path (one assignment each: requests see old or new)."""
+        self.fast = fast
+        self._onnx = fast.predictor
+        self.batcher.set_fast(fast.predictor, FAST_INLINE_ROWS)
+        self.fast_path_settled.set()
+
     async def infer(self, payload: Payload) -> Any:
         """Predict through the micro-batcher."""
         return await self.batcher.submit(payload)
@@ -95,7 +107,11 @@ def load_served(
     """Load, choose the predict path, and warm up ``key`` (blocking: call it in a thread)."""
     started = time.perf_counter()
     model = load_model(key.uri, trust_pickle=config.trust_pickle, client=client)
-    fast = choose_fast_path(model, enabled=config.onnx)
+    deferred = config.onnx and model.flavor == SKLEARN
+    if deferred:
+        fast = FastPath("native", "the ONNX fast path is being checked in the background")
+    else:
+        fast = choose_fast_path(model, enabled=config.onnx)
     served = ServedModel(key, model, fast, config, on_batch)
     example = model.input_example()
     if example is not None:
@@ -108,4 +124,23 @@ def load_served(
         fast.path,
         fast.reason,
     )
+    if deferred:
+        threading.Thread(
+            target=_settle_fast_path, args=(served,), name="loopml-onnx", daemon=True
+        ).start()
+    else:
+        served.fast_path_settled.set()
     return served
+
+
+def _settle_fast_path(served: ServedModel) -> None:
+    started = time.perf_counter()
+    fast = choose_fast_path(served.model)
+    served.adopt(fast)
+    log.info(
+        "%s: predict path %s after %.2fs in the background, because %s.",
+        served.key.uri,
+        fast.path,
+        time.perf_counter() - started,
+        fast.reason,
+    )
