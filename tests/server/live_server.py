@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -53,7 +54,9 @@ class LiveServer:
             str(self.workers),
         ]
         log = open(self.home / "server.log", "ab")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(args, env=self.env, stdout=log, stderr=log)
+        self.process = subprocess.Popen(
+            args, env=self.env, stdout=log, stderr=log, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -67,18 +70,25 @@ class LiveServer:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
+                self.stop(kill=True)  # never leave a half-started server behind
                 raise RuntimeError("loopml server did not answer /healthz in time")
             time.sleep(0.1)
 
     def stop(self, kill: bool = False) -> None:
         if self.process is None:
             return
-        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        # The server's own process group: with --workers N its workers go too.
+        group = self.process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL if kill else signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
             self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)  # any worker the server left behind
         self.process = None
 
 
