@@ -13,59 +13,66 @@ The fluent SDK::
     lm.load_model("models:/iris@champion").predict(X)
 """
 
-from loopml._model_fluent import load_model, log_model, register_model
-from loopml.core.errors import LoopmlError
-from loopml.models import autolog
-from loopml.registry import (
-    MetricGate,
-    Registry,
-    SignatureGate,
-    ValidationGate,
-    promote,
-    rollback,
-)
-from loopml.store import (
-    DatasetInput,
-    Experiment,
-    FileInfo,
-    Metric,
-    Param,
-    Run,
-    RunData,
-    RunInfo,
-    RunStatus,
-    RunTag,
-    ViewType,
-)
-from loopml.tracking import (
-    ActiveRun,
-    Client,
-    active_run,
-    delete_tag,
-    download_artifacts,
-    end_run,
-    flush,
-    get_run,
-    get_tracking_uri,
-    last_active_run,
-    list_artifacts,
-    log_artifact,
-    log_artifacts,
-    log_dict,
-    log_figure,
-    log_input,
-    log_metric,
-    log_metrics,
-    log_param,
-    log_params,
-    log_text,
-    search_runs,
-    set_experiment,
-    set_tag,
-    set_tags,
-    set_tracking_uri,
-    start_run,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loopml._model_fluent import load_model, log_model, register_model
+    from loopml.core.errors import LoopmlError
+    from loopml.deployments import log_labels
+    from loopml.models import autolog
+    from loopml.registry import (
+        MetricGate,
+        Registry,
+        SignatureGate,
+        ValidationGate,
+        promote,
+        rollback,
+    )
+    from loopml.store import (
+        DatasetInput,
+        Experiment,
+        FileInfo,
+        Metric,
+        Param,
+        Run,
+        RunData,
+        RunInfo,
+        RunStatus,
+        RunTag,
+        ViewType,
+    )
+    from loopml.tracking import (
+        ActiveRun,
+        Client,
+        active_run,
+        delete_tag,
+        download_artifacts,
+        end_run,
+        flush,
+        get_run,
+        get_tracking_uri,
+        last_active_run,
+        list_artifacts,
+        log_artifact,
+        log_artifacts,
+        log_dict,
+        log_figure,
+        log_input,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_text,
+        search_runs,
+        set_experiment,
+        set_tag,
+        set_tags,
+        set_tracking_uri,
+        start_run,
+    )
 
 __version__ = "0.1.0"
 
@@ -105,6 +112,7 @@ __all__ = [
     "log_dict",
     "log_figure",
     "log_input",
+    "log_labels",
     "log_metric",
     "log_metrics",
     "log_model",
@@ -121,3 +129,77 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
 ]
+
+# Each name's home module, imported on first use (PEP 562): `import loopml.serving` or
+# `loopml serve` must not pay for the tracking store, SQLAlchemy and the registry.
+_EXPORTS: dict[str, str] = {
+    "ActiveRun": "loopml.tracking",
+    "Client": "loopml.tracking",
+    "DatasetInput": "loopml.store",
+    "Experiment": "loopml.store",
+    "FileInfo": "loopml.store",
+    "LoopmlError": "loopml.core.errors",
+    "Metric": "loopml.store",
+    "MetricGate": "loopml.registry",
+    "Param": "loopml.store",
+    "Registry": "loopml.registry",
+    "Run": "loopml.store",
+    "RunData": "loopml.store",
+    "RunInfo": "loopml.store",
+    "RunStatus": "loopml.store",
+    "RunTag": "loopml.store",
+    "SignatureGate": "loopml.registry",
+    "ValidationGate": "loopml.registry",
+    "ViewType": "loopml.store",
+    "active_run": "loopml.tracking",
+    "autolog": "loopml.models",
+    "delete_tag": "loopml.tracking",
+    "download_artifacts": "loopml.tracking",
+    "end_run": "loopml.tracking",
+    "flush": "loopml.tracking",
+    "get_run": "loopml.tracking",
+    "get_tracking_uri": "loopml.tracking",
+    "last_active_run": "loopml.tracking",
+    "list_artifacts": "loopml.tracking",
+    "load_model": "loopml._model_fluent",
+    "log_artifact": "loopml.tracking",
+    "log_artifacts": "loopml.tracking",
+    "log_dict": "loopml.tracking",
+    "log_figure": "loopml.tracking",
+    "log_input": "loopml.tracking",
+    "log_labels": "loopml.deployments",
+    "log_metric": "loopml.tracking",
+    "log_metrics": "loopml.tracking",
+    "log_model": "loopml._model_fluent",
+    "log_param": "loopml.tracking",
+    "log_params": "loopml.tracking",
+    "log_text": "loopml.tracking",
+    "promote": "loopml.registry",
+    "register_model": "loopml._model_fluent",
+    "rollback": "loopml.registry",
+    "search_runs": "loopml.tracking",
+    "set_experiment": "loopml.tracking",
+    "set_tag": "loopml.tracking",
+    "set_tags": "loopml.tracking",
+    "set_tracking_uri": "loopml.tracking",
+    "start_run": "loopml.tracking",
+}
+# Subpackages `import loopml` used to import as a side effect: `lm.models.X` still works.
+_SUBMODULES = frozenset(
+    {"_model_fluent", "core", "deployments", "models", "objects", "registry", "store", "tracking"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

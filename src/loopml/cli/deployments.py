@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -13,7 +13,9 @@ from rich.tree import Tree
 from loopml.cli._context import client_from
 from loopml.cli._output import console, fails_cleanly, print_json, print_table, when
 from loopml.core.errors import InvalidArgument
-from loopml.deployments import Deployment, Deployments
+
+if TYPE_CHECKING:  # services load inside the commands (see loopml.cli._context)
+    from loopml.deployments import Deployment, Deployments
 
 app = typer.Typer(help="Manage deployments and label their predictions.", no_args_is_help=True)
 
@@ -22,6 +24,8 @@ MODEL_HELP = "models:/<name>@<alias>, models:/<name>/<version> or runs:/<run id>
 
 
 def _deployments(ctx: typer.Context) -> Deployments:
+    from loopml.deployments import Deployments
+
     return Deployments(client_from(ctx))
 
 

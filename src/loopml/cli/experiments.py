@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from loopml.cli._context import client_from
 from loopml.cli._output import console, fails_cleanly, print_json, print_table, when
 from loopml.core.errors import NotFound
-from loopml.store import Experiment, ViewType
-from loopml.tracking import Client
+
+if TYPE_CHECKING:  # services load inside the commands (see loopml.cli._context)
+    from loopml.store import Experiment
+    from loopml.tracking import Client
 
 app = typer.Typer(help="Manage experiments.", no_args_is_help=True)
 
@@ -34,6 +38,8 @@ def list_experiments(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """List experiments."""
+    from loopml.store import ViewType
+
     view = ViewType.DELETED_ONLY if deleted else ViewType.ALL if all_ else ViewType.ACTIVE_ONLY
     client = client_from(ctx)
     experiments: list[Experiment] = []

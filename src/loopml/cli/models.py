@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.markup import escape
 from rich.tree import Tree
 
 from loopml.cli._context import client_from
 from loopml.cli._output import console, err_console, fails_cleanly, print_json, print_table, when
-from loopml.registry import AliasEvent, Registry, parse_gate
+
+if TYPE_CHECKING:  # services load inside the commands (see loopml.cli._context)
+    from loopml.registry import AliasEvent, Registry
 
 app = typer.Typer(help="Inspect and manage the model registry.", no_args_is_help=True)
 
@@ -17,6 +21,8 @@ REASON_OPTION = typer.Option("", "--reason", help="Why: recorded in the alias hi
 
 
 def _registry(ctx: typer.Context) -> Registry:
+    from loopml.registry import Registry
+
     return Registry(client_from(ctx))
 
 
@@ -137,6 +143,8 @@ def promote(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Move an alias to a version if every gate passes (exit 1 and the reasons if not)."""
+    from loopml.registry import parse_gate
+
     checks = [parse_gate(spec) for spec in gates or ()]
     result = _registry(ctx).promote(name, version, alias, checks, reason=reason)
     if as_json:

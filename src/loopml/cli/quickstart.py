@@ -7,12 +7,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loopml.cli._context import client_from
 from loopml.cli._output import console, fails_cleanly, print_table
-from loopml.quickstart import MODEL_COUNT, run_quickstart
 
 
 @fails_cleanly
 def quickstart(ctx: typer.Context) -> None:
     """Train a few scikit-learn models and track params, metrics, tags and artifacts."""
+    from loopml.quickstart import MODEL_COUNT, run_quickstart  # scikit-learn: only here
+
     client = client_from(ctx)
     total = MODEL_COUNT
     with Progress(

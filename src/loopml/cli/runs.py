@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import typer
 from rich.tree import Tree
@@ -11,8 +12,10 @@ from rich.tree import Tree
 from loopml.cli._context import client_from
 from loopml.cli._output import console, fails_cleanly, print_json, print_table, when
 from loopml.cli.experiments import find_experiment
-from loopml.store import Run, ViewType
-from loopml.tracking import Client
+
+if TYPE_CHECKING:  # services load inside the commands (see loopml.cli._context)
+    from loopml.store import Run, ViewType
+    from loopml.tracking import Client
 
 app = typer.Typer(help="Inspect and manage runs.", no_args_is_help=True)
 
@@ -69,6 +72,8 @@ def list_runs(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List the newest runs of an experiment."""
+    from loopml.store import ViewType
+
     view = ViewType.ALL if all_ else ViewType.ACTIVE_ONLY
     runs = _search(client_from(ctx), experiment, "", None, max_results, view)
     _show_runs(runs, as_json, f"Runs of {experiment}")
@@ -87,6 +92,8 @@ def search_runs(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Search runs with MLflow's filter language."""
+    from loopml.store import ViewType
+
     runs = _search(
         client_from(ctx), experiment, filter_string, order_by, max_results, ViewType.ACTIVE_ONLY
     )

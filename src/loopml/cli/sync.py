@@ -6,8 +6,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loopml.cli._output import console, err_console, fails_cleanly, print_json
-from loopml.core.settings import load_settings
-from loopml.tracking import replay_spools
 
 
 @fails_cleanly
@@ -20,6 +18,9 @@ def sync(
     With --tracking-uri http(s)://... only that server's spool is replayed; otherwise
     every server's. Spools of processes still running are left to them.
     """
+    from loopml.core.settings import load_settings  # services load in commands (cli._context)
+    from loopml.tracking import replay_spools
+
     settings = load_settings()
     uri = (ctx.find_root().obj or {}).get("tracking_uri") or settings.tracking_uri
     remote = uri if uri and uri.lower().startswith(("http://", "https://")) else None

@@ -19,14 +19,13 @@ MLflow-written models use pickle), and skops builds only trusted types.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loopml.models._autolog import autolog
 from loopml.models._flavor import LoadOptions
 from loopml.models._load import load_local, load_model
 from loopml.models._loaded import LoadedModel
-from loopml.models._log import ModelInfo, log_model
 from loopml.models._manifest import FileDigest, Manifest, read_manifest
 from loopml.models._pyfunc import PythonModelContext
 from loopml.models._save import save_model
@@ -38,6 +37,10 @@ from loopml.models._signature import (
     infer_signature,
     signature_problems,
 )
+
+if TYPE_CHECKING:
+    from loopml.models._autolog import autolog
+    from loopml.models._log import ModelInfo, log_model
 
 __all__ = [
     "ColSpec",
@@ -57,6 +60,27 @@ __all__ = [
     "save_model",
     "signature_problems",
 ]
+
+# Logging needs the tracking store (SQLAlchemy): imported on first use (PEP 562), so
+# loading a model folder, as `loopml serve` does, starts without it.
+_LAZY = {
+    "autolog": "loopml.models._autolog",
+    "ModelInfo": "loopml.models._log",
+    "log_model": "loopml.models._log",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> LoadedModel:

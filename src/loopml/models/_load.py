@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from loopml.core.errors import InvalidArgument
@@ -23,7 +24,9 @@ from loopml.models._flavor import LoadOptions
 from loopml.models._flavors import flavor_module
 from loopml.models._loaded import LoadedModel
 from loopml.models._manifest import MANIFEST_NAME, PYFUNC, read_manifest, verify_files
-from loopml.tracking import Client, get_client
+
+if TYPE_CHECKING:
+    from loopml.tracking import Client
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 
@@ -90,6 +93,8 @@ def _load_run(uri: str, options: LoadOptions, client: Client | None) -> LoadedMo
             f"{uri!r} is not a runs:/ URI: write runs:/<run_id>/<artifact path>, with the "
             "32-character run id."
         )
+    from loopml.tracking import get_client  # not at the top: folders load without the store
+
     tracking = client or get_client()
     download = tempfile.mkdtemp(prefix="loopml-model-")
     try:

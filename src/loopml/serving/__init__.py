@@ -20,13 +20,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
 from loopml.core.errors import InvalidArgument
-from loopml.core.settings import load_settings
-from loopml.deployments import Deployments, PredictionLogger, PredictionRecord
-from loopml.registry import Registry
 from loopml.serving._app import build_app
 from loopml.serving._config import CONFIG_VARIABLE, DEFAULT_MAX_BODY_BYTES, ServeConfig
 from loopml.serving._fastpath import FastPath, choose_fast_path
@@ -39,9 +37,12 @@ from loopml.serving._routing import (
     canary_share,
     check_uri,
 )
+from loopml.serving._served import reads_store
 from loopml.serving._sink import LogEntry, LoggerSink, NullSink, PredictionSink
 from loopml.serving._state import ServingApp
-from loopml.tracking import Client
+
+if TYPE_CHECKING:
+    from loopml.tracking import Client
 
 __all__ = [
     "CONFIG_VARIABLE",
@@ -73,21 +74,12 @@ def create_serving_app(
     (by default the deployment's ``PredictionLogger``, or nothing with
     ``prediction_log=False``).
     """
-    client = client if client is not None else Client(settings=load_settings())
-    registry = Registry(client)
-    source: Source
-    if config.deployment is not None:
-        source = DeploymentSource(config.deployment, Deployments(client), registry, config.name)
-    else:
-        assert config.model_uri is not None  # ServeConfig guarantees one of the two
-        source = UriSource(config.model_uri, registry, config.name)
+    logs = sink is None and config.prediction_log
+    if client is None and (logs or config.model_uri is None or reads_store(config.model_uri)):
+        client = _default_client()
+    source = _source(config, client)
     if sink is None:
-        if config.prediction_log:
-            # The server samples by request id itself (so shadow and primary agree).
-            logger = PredictionLogger(client, source.deployment, sample_rate=1.0)
-            sink = LoggerSink(logger, PredictionRecord)
-        else:
-            sink = NullSink()
+        sink = _prediction_log(client, source.deployment) if logs else NullSink()
     metrics = ServingMetrics()
     manager = ModelManager(
         source,
@@ -97,6 +89,41 @@ def create_serving_app(
         on_load=lambda outcome: metrics.reloads.labels(outcome).inc(),
     )
     return build_app(ServingApp(manager, sink, metrics))
+
+
+# The functions below import the store's services (tracking, registry, deployments: SQLAlchemy,
+# pyarrow) when called: a folder served without a prediction log starts faster without them.
+
+
+def _default_client() -> Client:
+    from loopml.core.settings import load_settings
+    from loopml.tracking import Client
+
+    return Client(settings=load_settings())
+
+
+def _source(config: ServeConfig, client: Client | None) -> Source:
+    """Where the plan comes from; a folder needs neither the registry nor a client."""
+    if config.model_uri is not None and not reads_store(config.model_uri):
+        return UriSource(config.model_uri, None, config.name)
+    from loopml.registry import Registry
+
+    assert client is not None  # create_serving_app makes one for these sources
+    registry = Registry(client)
+    if config.deployment is not None:
+        from loopml.deployments import Deployments
+
+        return DeploymentSource(config.deployment, Deployments(client), registry, config.name)
+    assert config.model_uri is not None  # ServeConfig guarantees one of the two
+    return UriSource(config.model_uri, registry, config.name)
+
+
+def _prediction_log(client: Client | None, deployment: str) -> PredictionSink:
+    from loopml.deployments import PredictionLogger, PredictionRecord
+
+    assert client is not None  # create_serving_app makes one when the log is on
+    # The server samples by request id itself (so shadow and primary agree).
+    return LoggerSink(PredictionLogger(client, deployment, sample_rate=1.0), PredictionRecord)
 
 
 def app_from_environment() -> Starlette:

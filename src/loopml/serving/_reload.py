@@ -19,12 +19,15 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from loopml.core.errors import LoopmlError
 from loopml.serving._config import ServeConfig
 from loopml.serving._routing import Plan, Routing, Source
 from loopml.serving._served import ModelKey, ServedModel, load_served
-from loopml.tracking import Client
+
+if TYPE_CHECKING:
+    from loopml.tracking import Client
 
 log = logging.getLogger("loopml.serving")
 RETIRE_AFTER_SECONDS = 10.0
@@ -39,7 +42,7 @@ class ModelManager:
         self,
         source: Source,
         config: ServeConfig,
-        client: Client,
+        client: Client | None,
         on_batch: Callable[[int], None] | None = None,
         on_load: Callable[[str], None] | None = None,
         loader: Loader | None = None,

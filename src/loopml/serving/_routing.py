@@ -16,12 +16,14 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loopml.core.errors import InvalidArgument
 from loopml.core.ids import is_run_id
-from loopml.registry import Registry, parse_models_uri
 from loopml.serving._served import ModelKey, ServedModel
+
+if TYPE_CHECKING:
+    from loopml.registry import Registry
 
 MODELS_SCHEME = "models:/"
 RUNS_SCHEME = "runs:/"
@@ -60,9 +62,14 @@ class Source(Protocol):
         ...
 
 
-def resolve_key(uri: str, registry: Registry) -> ModelKey:
-    """The servable model a URI names now (an alias is resolved to its version)."""
+def resolve_key(uri: str, registry: Registry | None) -> ModelKey:
+    """The servable model a URI names now (an alias is resolved to its version).
+
+    ``registry`` may be None only for URIs that never need it (folders, ``runs:/``).
+    """
     if uri.startswith(MODELS_SCHEME):
+        if registry is None:
+            raise InvalidArgument(f"{uri!r} names a registered model, but no registry was given.")
         version = registry.resolve(uri)
         return ModelKey(
             f"{MODELS_SCHEME}{version.name}/{version.version}", str(version.version), version.name
@@ -81,6 +88,8 @@ def resolve_key(uri: str, registry: Registry) -> ModelKey:
 def check_uri(uri: str) -> None:
     """Refuse, before anything starts, a URI that can never name a model (no I/O for URIs)."""
     if uri.startswith(MODELS_SCHEME):
+        from loopml.registry import parse_models_uri  # the registry's store: only for models:/
+
         parse_models_uri(uri)
     elif uri.startswith(RUNS_SCHEME):
         run_id = uri[len(RUNS_SCHEME) :].lstrip("/").partition("/")[0]
@@ -107,7 +116,7 @@ def default_name(uri: str) -> str:
 class UriSource:
     """Serve one model URI; a ``models:/name@alias`` follows its alias."""
 
-    def __init__(self, uri: str, registry: Registry, name: str | None = None) -> None:
+    def __init__(self, uri: str, registry: Registry | None, name: str | None = None) -> None:
         self.uri = uri
         self._registry = registry
         self._name = name or default_name(uri)

@@ -15,20 +15,28 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loopml._model_fluent import load_model
 from loopml.models import LoadedModel
+from loopml.models import load_model as load_model_folder
 from loopml.serving._batcher import MicroBatcher
 from loopml.serving._config import ServeConfig
 from loopml.serving._fastpath import SKLEARN, FastPath, choose_fast_path
 from loopml.serving._payload import Payload, to_native
-from loopml.tracking import Client
+
+if TYPE_CHECKING:
+    from loopml.tracking import Client
 
 log = logging.getLogger("loopml.serving")
 # Batches of at most this many rows run through the ONNX fast path without a thread
 # hop: ONNX Runtime takes microseconds on them, the hop about a hundred.
 FAST_INLINE_ROWS = 16
+STORE_SCHEMES = ("models:/", "runs:/")
+
+
+def reads_store(uri: str) -> bool:
+    """Whether serving ``uri`` reads the registry or a run (a folder needs neither)."""
+    return uri.startswith(STORE_SCHEMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +109,21 @@ class ServedModel:
 def load_served(
     key: ModelKey,
     config: ServeConfig,
-    client: Client,
+    client: Client | None,
     on_batch: Callable[[int], None] | None = None,
 ) -> ServedModel:
-    """Load, choose the predict path, and warm up ``key`` (blocking: call it in a thread)."""
+    """Load, choose the predict path, and warm up ``key`` (blocking: call it in a thread).
+
+    ``client`` reads ``models:/`` and ``runs:/`` URIs; a folder is loaded without it.
+    """
     started = time.perf_counter()
-    model = load_model(key.uri, trust_pickle=config.trust_pickle, client=client)
+    if reads_store(key.uri):
+        # Not at the top: the registry and tracking store (SQLAlchemy) slow every cold start.
+        from loopml._model_fluent import load_model
+
+        model = load_model(key.uri, trust_pickle=config.trust_pickle, client=client)
+    else:
+        model = load_model_folder(key.uri, trust_pickle=config.trust_pickle)
     deferred = config.onnx and model.flavor == SKLEARN
     if deferred:
         fast = FastPath("native", "the ONNX fast path is being checked in the background")
