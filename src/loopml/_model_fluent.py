@@ -76,10 +76,17 @@ def load_model(
     """
     text = os.fspath(model_uri)
     if text.startswith(MODELS_SCHEME):
-        registry = _registry(client)
-        version = registry.resolve(text)
-        text = str(_cached_version(registry, version))
+        text = str(registered_model_folder(text, client=client))
     return load_model_folder(text, trusted=trusted, trust_pickle=trust_pickle, client=client)
+
+
+def registered_model_folder(model_uri: str, *, client: Client | None = None) -> Path:
+    """The local folder of ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
+
+    Downloaded once into the model cache (keyed by the version's content).
+    """
+    registry = _registry(client)
+    return _cached_version(registry, registry.resolve(model_uri))
 
 
 def _cached_version(registry: Registry, version: ModelVersion) -> Path:

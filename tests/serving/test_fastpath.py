@@ -6,12 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from serving_support import FEATURES, cancelling_regressor, classifier, features
 from sklearn.linear_model import LinearRegression
 
+from loopml.core.errors import InvalidArgument
 from loopml.models import load_model, save_model
-from loopml.serving import choose_fast_path
+from loopml.serving import ServeConfig, choose_fast_path
 from loopml.serving._payload import Table
+from loopml.serving._served import ModelKey, ServedModel, load_served
 
 
 def _saved(tmp_path: Path, model: object, example: object, name: str = "m") -> object:
@@ -70,3 +73,44 @@ def test_reasons_for_staying_native(tmp_path: Path) -> None:
     save_model(classifier(), no_example, signature=loaded.signature)
     fast = choose_fast_path(load_model(no_example))
     assert fast.path == "native" and "input example" in fast.reason
+
+
+def _served(folder: Path, cache: Path) -> ServedModel:
+    key = ModelKey(str(folder), "1", "m")
+    config = ServeConfig(model_uri=str(folder), onnx_cache=str(cache))
+    return load_served(key, config, client=None)
+
+
+def test_a_verified_conversion_serves_the_next_start_at_once(tmp_path: Path) -> None:
+    save_model(classifier(), tmp_path / "m", input_example=features()[:5])
+    cache = tmp_path / "onnx-cache"
+    first = _served(tmp_path / "m", cache)
+    assert first.fast.path == "native" and "background" in first.fast.reason
+    assert first.fast_path_settled.wait(60) and first.fast.path == "onnx"
+    assert len(list(cache.iterdir())) == 1  # the verified conversion was kept
+
+    again = _served(tmp_path / "m", cache)
+    assert again.fast.path == "onnx" and "earlier start" in again.fast.reason
+    X = features(50, seed=5)
+    expected = classifier().predict(X)
+    assert np.array_equal(again.predict(Table(tuple(X.columns), X.to_numpy())), expected)
+    # Input the fast path leaves to the native model waits for it, then gets its answer.
+    with_nan = X.astype(float).copy()
+    with_nan.iloc[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        again.predict(with_nan)  # scikit-learn's own answer to NaN: it came from the native model
+    with pytest.raises(InvalidArgument, match="extra"):
+        again.predict(X.assign(extra=1.0))  # the signature check of the loaded model
+
+
+def test_a_damaged_or_foreign_cache_entry_is_not_used(tmp_path: Path) -> None:
+    save_model(classifier(), tmp_path / "m", input_example=features()[:5])
+    save_model(classifier(flip=True), tmp_path / "other", input_example=features()[:5])
+    cache = tmp_path / "onnx-cache"
+    assert _served(tmp_path / "m", cache).fast_path_settled.wait(60)
+    (entry,) = cache.iterdir()
+    other = _served(tmp_path / "other", cache)  # another model: another key
+    assert other.fast.path == "native"
+    assert other.fast_path_settled.wait(60)
+    (entry / "model.onnx").write_bytes(b"not an onnx model")
+    assert _served(tmp_path / "m", cache).fast.path == "native"  # re-checked, not trusted

@@ -10,6 +10,7 @@ import typer
 
 from loopml.cli._output import console, fails_cleanly
 from loopml.core.errors import InvalidArgument
+from loopml.core.settings import load_settings
 
 
 @fails_cleanly
@@ -82,6 +83,7 @@ def serve(
         reload_interval=reload_interval,
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         onnx=not no_onnx,
+        onnx_cache=str(load_settings().home.expanduser() / "cache" / "onnx"),
     )
     if model_uri is not None:
         check_uri(model_uri)  # a typo fails here, not as a server that is never ready

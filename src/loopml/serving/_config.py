@@ -41,6 +41,8 @@ class ServeConfig:
     reload_interval: float = 2.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     onnx: bool = True
+    # Where verified ONNX conversions are kept across starts (None: not kept).
+    onnx_cache: str | None = None
 
     def __post_init__(self) -> None:
         if (self.model_uri is None) == (self.deployment is None):

@@ -46,16 +46,27 @@ class FastPath:
 class OnnxPredictor:
     """Runs a converted model on a float32 matrix of the model's feature columns."""
 
-    __slots__ = ("_dtype", "_input", "_int_columns", "_orders", "_ravel", "columns", "session")
+    __slots__ = (
+        "_dtype",
+        "_input",
+        "_int_columns",
+        "_orders",
+        "_ravel",
+        "columns",
+        "model_bytes",
+        "session",
+    )
 
     def __init__(
         self,
-        session: Any,
+        model_bytes: bytes,
         columns: tuple[str, ...] | None,
         int_columns: frozenset[str],
         native_dtype: np.dtype,
         ravel: bool,
     ) -> None:
+        self.model_bytes = model_bytes  # the converted model, kept so a restart can reuse it
+        session = _session(model_bytes)
         self.session = session
         self.columns = columns  # None: positional (tensor signature or no names)
         self._int_columns = int_columns  # columns declared integer: floats go to the native path
@@ -63,6 +74,27 @@ class OnnxPredictor:
         self._dtype = native_dtype
         self._ravel = ravel
         self._orders: dict[tuple[str, ...], np.ndarray | None] = {}
+
+    def plan(self) -> dict[str, Any]:
+        """What besides the model bytes rebuilds this predictor (JSON-able)."""
+        return {
+            "columns": list(self.columns) if self.columns is not None else None,
+            "int_columns": sorted(self._int_columns),
+            "native_dtype": self._dtype.str,
+            "ravel": self._ravel,
+        }
+
+    @classmethod
+    def from_plan(cls, model_bytes: bytes, plan: dict[str, Any]) -> OnnxPredictor:
+        """The predictor ``plan()`` described, over the same converted model."""
+        columns = plan["columns"]
+        return cls(
+            model_bytes,
+            tuple(columns) if columns is not None else None,
+            frozenset(plan["int_columns"]),
+            np.dtype(plan["native_dtype"]),
+            bool(plan["ravel"]),
+        )
 
     def __call__(self, payload: Payload) -> np.ndarray | None:
         matrix = self._matrix(payload)
@@ -147,12 +179,14 @@ def choose_fast_path(model: LoadedModel, *, enabled: bool = True) -> FastPath:
     try:
         native_out = np.asarray(model.predict(example))
         matrix = _example_matrix(example, columns)
-        session = _convert(raw, matrix.shape[1], _is_classifier(raw))
+        converted = _convert(raw, matrix.shape[1], _is_classifier(raw))
     except Exception as exc:  # any converter or runtime failure just means: native
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         return FastPath("native", f"skl2onnx could not convert it ({type(exc).__name__}: {detail})")
-    predictor = OnnxPredictor(session, columns, int_columns, native_out.dtype, native_out.ndim == 1)
     try:
+        predictor = OnnxPredictor(
+            converted, columns, int_columns, native_out.dtype, native_out.ndim == 1
+        )
         onnx_out = predictor(to_native(example) if columns is not None else matrix)
     except Exception as exc:
         return FastPath("native", f"ONNX Runtime failed on the input example ({exc!s:.200})")
@@ -219,20 +253,23 @@ def _example_matrix(example: Any, columns: tuple[str, ...] | None) -> np.ndarray
     return np.asarray(example, dtype=np.float32)
 
 
-def _convert(raw: Any, width: int, classifier: bool) -> Any:
-    import onnxruntime as ort
+def _convert(raw: Any, width: int, classifier: bool) -> bytes:
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
 
     # Classifiers: labels and a plain probability matrix, not a list of dicts (zipmap).
     options = {"zipmap": False} if classifier else None
     proto = to_onnx(raw, initial_types=[("input", FloatTensorType([None, width]))], options=options)
+    return bytes(proto.SerializeToString())
+
+
+def _session(model_bytes: bytes) -> Any:
+    import onnxruntime as ort
+
     session_options = ort.SessionOptions()
     session_options.intra_op_num_threads = 1  # batches are small; threads cost more than they save
     session_options.inter_op_num_threads = 1
-    return ort.InferenceSession(
-        proto.SerializeToString(), session_options, providers=["CPUExecutionProvider"]
-    )
+    return ort.InferenceSession(model_bytes, session_options, providers=["CPUExecutionProvider"])
 
 
 def _is_classifier(raw: Any) -> bool:

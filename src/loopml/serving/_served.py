@@ -15,13 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
-from loopml.models import LoadedModel
+from loopml.models import LoadedModel, read_manifest
 from loopml.models import load_model as load_model_folder
 from loopml.serving._batcher import MicroBatcher
 from loopml.serving._config import ServeConfig
 from loopml.serving._fastpath import SKLEARN, FastPath, choose_fast_path
+from loopml.serving._onnx_cache import cache_key, cached_predictor, keep_predictor
 from loopml.serving._payload import Payload, to_native
 
 if TYPE_CHECKING:
@@ -117,18 +120,28 @@ def load_served(
     ``client`` reads ``models:/`` and ``runs:/`` URIs; a folder is loaded without it.
     """
     started = time.perf_counter()
-    if reads_store(key.uri):
-        # Not at the top: the registry and tracking store (SQLAlchemy) slow every cold start.
-        from loopml._model_fluent import load_model
+    folder = _model_folder(key.uri, client)
+    cache_root = Path(config.onnx_cache) if config.onnx and config.onnx_cache else None
+    model_key = cache_key(folder) if cache_root is not None and folder is not None else None
+    cached = cached_predictor(cache_root, model_key) if cache_root and model_key else None
+    if cached is not None and folder is not None:
+        # Serve from the conversion verified at an earlier start while scikit-learn loads.
+        native = DeferredNative(folder, config.trust_pickle)  # Native's attributes, deferred
+        model = LoadedModel(read_manifest(folder), native, folder)  # type: ignore[arg-type]
+        fast = FastPath(
+            "onnx",
+            "this model's conversion was verified at an earlier start "
+            "(the native model loads in the background)",
+            cached,
+        )
+    elif folder is not None:
+        model = load_model_folder(folder, trust_pickle=config.trust_pickle)
+        fast = _first_fast_path(model, config)
+    else:  # runs:/ (downloaded by the tracking client)
+        from loopml._model_fluent import load_model  # not at the top: see _model_folder
 
         model = load_model(key.uri, trust_pickle=config.trust_pickle, client=client)
-    else:
-        model = load_model_folder(key.uri, trust_pickle=config.trust_pickle)
-    deferred = config.onnx and model.flavor == SKLEARN
-    if deferred:
-        fast = FastPath("native", "the ONNX fast path is being checked in the background")
-    else:
-        fast = choose_fast_path(model, enabled=config.onnx)
+        fast = _first_fast_path(model, config)
     served = ServedModel(key, model, fast, config, on_batch)
     example = model.input_example()
     if example is not None:
@@ -141,18 +154,86 @@ def load_served(
         fast.path,
         fast.reason,
     )
-    if deferred:
+    if fast.reason == CHECKING_IN_BACKGROUND:
+        keep = (cache_root, model_key) if cache_root and model_key else None
         threading.Thread(
-            target=_settle_fast_path, args=(served,), name="loopml-onnx", daemon=True
+            target=_settle_fast_path, args=(served, keep), name="loopml-onnx", daemon=True
         ).start()
     else:
         served.fast_path_settled.set()
     return served
 
 
-def _settle_fast_path(served: ServedModel) -> None:
+CHECKING_IN_BACKGROUND = "the ONNX fast path is being checked in the background"
+
+
+def _first_fast_path(model: LoadedModel, config: ServeConfig) -> FastPath:
+    """Native at first for scikit-learn (checked in the background), else decided now."""
+    if config.onnx and model.flavor == SKLEARN:
+        return FastPath("native", CHECKING_IN_BACKGROUND)
+    return choose_fast_path(model, enabled=config.onnx)
+
+
+def _model_folder(uri: str, client: Client | None) -> Path | None:
+    """The local folder of a model URI: a path, or a registered version's cache; None for runs:/."""
+    if not reads_store(uri):
+        return Path(unquote(urlparse(uri).path)) if uri.startswith("file:") else Path(uri)
+    if uri.startswith("models:/"):
+        # Not at the top: the registry and tracking store (SQLAlchemy) slow every cold start.
+        from loopml._model_fluent import registered_model_folder
+
+        return registered_model_folder(uri, client=client)
+    return None
+
+
+class DeferredNative:
+    """A model's native predict, loaded in a background thread.
+
+    The cached ONNX conversion answers meanwhile; input it leaves to the
+    native model waits here until the load is done (or raises its error).
+    """
+
+    def __init__(self, folder: Path, trust_pickle: bool) -> None:
+        self._done = threading.Event()
+        self._model: LoadedModel | None = None
+        self._error: BaseException | None = None
+        threading.Thread(
+            target=self._load, args=(folder, trust_pickle), name="loopml-native", daemon=True
+        ).start()
+
+    def _load(self, folder: Path, trust_pickle: bool) -> None:
+        try:
+            self._model = load_model_folder(folder, trust_pickle=trust_pickle)
+        except BaseException as exc:  # raised by every predict that needs the native model
+            log.error("The native model in %s failed to load: %s", folder, exc)
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def _loaded(self) -> LoadedModel:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._model is not None
+        return self._model
+
+    def predict(self, data: Any) -> Any:
+        return self._loaded().predict(data)
+
+    @property
+    def predict_proba(self) -> Any:
+        return self._loaded().predict_proba if self._loaded().has_predict_proba else None
+
+    @property
+    def raw(self) -> Any:
+        return self._loaded().raw
+
+
+def _settle_fast_path(served: ServedModel, keep: tuple[Path, str] | None) -> None:
     started = time.perf_counter()
     fast = choose_fast_path(served.model)
+    if keep is not None and fast.predictor is not None:
+        keep_predictor(keep[0], keep[1], fast.predictor)  # kept first: settled means kept
     served.adopt(fast)
     log.info(
         "%s: predict path %s after %.2fs in the background, because %s.",
