@@ -15,7 +15,9 @@ and get the same bytes, ``POST /invocations`` with a one-row
 
     case                                            unit    target
     cold start: spawn -> first 200 on /invocations  s       3x lower
-      (median of COLD_STARTS starts, alternating the two servers)
+      (starts alternate between the servers; MLflow's median against
+      loopml's first start, whose LOOPML_HOME holds no kept ONNX conversion)
+    restart: the same, the conversion kept          s       (shown, no target)
     1-row latency p50 / p99, 2,000 sequential       ms      p50 5x lower
       requests on one keep-alive connection
     throughput, 16 keep-alive clients, 10 s         req/s   10x higher
@@ -34,6 +36,7 @@ Figures go to ``bench/.work/serving.json``, server and driver output to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -42,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -280,7 +284,26 @@ def _measure(
     return results
 
 
+def _settled(server: Server, timeout: float = 60.0) -> None:
+    """Wait until a loopml server has finished loading in the background.
+
+    loopml answers before everything is loaded (the native model behind a kept
+    ONNX conversion, or the ONNX check behind the native model); latency and
+    throughput are measured once it says, on ``/health``, that it is settled.
+    """
+    if server.name == "mlflow":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        url = f"http://127.0.0.1:{server.port}/health"
+        with contextlib.suppress(OSError, ValueError), urllib.request.urlopen(url) as answer:
+            if "background" not in json.loads(answer.read()).get("path_reason", ""):
+                return
+        time.sleep(0.05)
+
+
 def _load(server: Server, python: Path, work: Path) -> dict[str, Any]:
+    _settled(server)
     _say(f"{server.name}: {SEQUENTIAL:,} sequential requests ...")
     out = work / f"latency-{server.name}.json"
     _run_script(
@@ -366,7 +389,9 @@ def _figures(result: dict[str, Any]) -> dict[str, float]:
     seconds = result["latency"]["seconds"]
     throughput = result["throughput"]
     return {
-        "cold": statistics.median(result["cold_starts"]),
+        # The first start of a side has an empty LOOPML_HOME: no kept ONNX conversion.
+        "cold": result["cold_starts"][0],
+        "restart": statistics.median(result["cold_starts"][1:] or result["cold_starts"]),
         "p50": statistics.median(seconds) * 1000,
         "p99": seconds[math.ceil(0.99 * len(seconds)) - 1] * 1000,
         "throughput": throughput["ok"] / throughput["window_s"],
@@ -405,7 +430,8 @@ def _compare(spec: dict[str, Any], results: dict[str, dict[str, Any]], notes: li
     }
     plain = ours.get("loopml", {})
     rows = [
-        Row("cold start to first 200", anchor["cold"], plain.get("cold"), TARGETS["cold"], "s"),
+        Row("cold start to first 200", anchor["restart"], plain.get("cold"), TARGETS["cold"], "s"),
+        Row("restart (conversion kept)", anchor["restart"], plain.get("restart"), None, "s"),
         Row("1-row latency p50", anchor["p50"], plain.get("p50"), TARGETS["p50"], "ms"),
         Row("1-row latency p99", anchor["p99"], plain.get("p99"), None, "ms"),
         Row(
@@ -456,7 +482,8 @@ def _compare(spec: dict[str, Any], results: dict[str, dict[str, Any]], notes: li
 def _ratio_note(rows: list[Row]) -> str:
     """The closing note: each ratio of the plain loopml run beside its target."""
     parts = []
-    for label, row in zip(("cold start", "p50", "p99", "throughput"), rows[:4], strict=True):
+    labels = ("cold start", "restart", "p50", "p99", "throughput")
+    for label, row in zip(labels, rows[: len(labels)], strict=True):
         if row.ratio is not None:
             target = f" (target {row.target:g}x)" if row.target else ""
             parts.append(f"{label} {row.ratio:.1f}x{target}")

@@ -23,7 +23,7 @@ from loopml.models import LoadedModel, read_manifest
 from loopml.models import load_model as load_model_folder
 from loopml.serving._batcher import MicroBatcher
 from loopml.serving._config import ServeConfig
-from loopml.serving._fastpath import SKLEARN, FastPath, choose_fast_path
+from loopml.serving._fastpath import SKLEARN, FastPath, OnnxPredictor, choose_fast_path
 from loopml.serving._onnx_cache import cache_key, cached_predictor, keep_predictor
 from loopml.serving._payload import Payload, to_native
 
@@ -124,10 +124,11 @@ def load_served(
     cache_root = Path(config.onnx_cache) if config.onnx and config.onnx_cache else None
     model_key = cache_key(folder) if cache_root is not None and folder is not None else None
     cached = cached_predictor(cache_root, model_key) if cache_root and model_key else None
+    deferred: DeferredNative | None = None
     if cached is not None and folder is not None:
         # Serve from the conversion verified at an earlier start while scikit-learn loads.
-        native = DeferredNative(folder, config.trust_pickle)  # Native's attributes, deferred
-        model = LoadedModel(read_manifest(folder), native, folder)  # type: ignore[arg-type]
+        deferred = DeferredNative(folder, config.trust_pickle)  # Native's attributes, deferred
+        model = LoadedModel(read_manifest(folder), deferred, folder)  # type: ignore[arg-type]
         fast = FastPath(
             "onnx",
             "this model's conversion was verified at an earlier start "
@@ -154,7 +155,14 @@ def load_served(
         fast.path,
         fast.reason,
     )
-    if fast.reason == CHECKING_IN_BACKGROUND:
+    if deferred is not None:
+        threading.Thread(
+            target=_settle_cached_path,
+            args=(served, deferred, cached),
+            name="loopml-native",
+            daemon=True,
+        ).start()
+    elif fast.reason == CHECKING_IN_BACKGROUND:
         keep = (cache_root, model_key) if cache_root and model_key else None
         threading.Thread(
             target=_settle_fast_path, args=(served, keep), name="loopml-onnx", daemon=True
@@ -194,7 +202,7 @@ class DeferredNative:
     """
 
     def __init__(self, folder: Path, trust_pickle: bool) -> None:
-        self._done = threading.Event()
+        self.loaded = threading.Event()  # set when the load is over, loaded or failed
         self._model: LoadedModel | None = None
         self._error: BaseException | None = None
         threading.Thread(
@@ -208,10 +216,10 @@ class DeferredNative:
             log.error("The native model in %s failed to load: %s", folder, exc)
             self._error = exc
         finally:
-            self._done.set()
+            self.loaded.set()
 
     def _loaded(self) -> LoadedModel:
-        self._done.wait()
+        self.loaded.wait()
         if self._error is not None:
             raise self._error
         assert self._model is not None
@@ -227,6 +235,16 @@ class DeferredNative:
     @property
     def raw(self) -> Any:
         return self._loaded().raw
+
+
+def _settle_cached_path(
+    served: ServedModel, native: DeferredNative, cached: OnnxPredictor | None
+) -> None:
+    """Once the native model is in, the kept conversion is simply the settled path."""
+    native.loaded.wait()
+    served.adopt(
+        FastPath("onnx", "this model's conversion was verified at an earlier start", cached)
+    )
 
 
 def _settle_fast_path(served: ServedModel, keep: tuple[Path, str] | None) -> None:
