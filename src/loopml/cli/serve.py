@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 import typer
 
@@ -61,6 +59,7 @@ def serve(
     """Serve a model, or follow a deployment, over MLflow scoring and Open Inference V2."""
     import uvicorn  # the [serve] extra; imported only to serve
 
+    from loopml._prometheus import multiprocess_metrics
     from loopml.serving import (
         CONFIG_VARIABLE,
         ServeConfig,
@@ -104,9 +103,5 @@ def serve(
         uvicorn.run(create_serving_app(config), **options)  # type: ignore[arg-type]
         return
     os.environ[CONFIG_VARIABLE] = config.to_json()
-    metrics_dir = tempfile.mkdtemp(prefix="loopml-serve-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # one /metrics for all workers
-    try:
+    with multiprocess_metrics(workers):  # one /metrics for all workers
         uvicorn.run("loopml.serving:app_from_environment", factory=True, workers=workers, **options)  # type: ignore[arg-type]
-    finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)

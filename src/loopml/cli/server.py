@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 import typer
 
@@ -28,6 +26,8 @@ def server(
     """Serve the tracking API to a team (and to the unmodified mlflow client)."""
     import uvicorn  # the [server] extra; imported only to serve
 
+    from loopml._prometheus import multiprocess_metrics
+
     root_uri = (ctx.find_root().obj or {}).get("tracking_uri")
     # Workers are separate processes: they read their stores from the environment.
     store_uri = backend_store_uri or root_uri
@@ -40,12 +40,8 @@ def server(
         os.environ["LOOPML_TRACKING_URI"] = store_uri
     if artifacts_uri:
         os.environ["LOOPML_OBJECT_STORE_URI"] = artifacts_uri
-    metrics_dir = None
-    if workers > 1:  # one /metrics for all workers: see loopml.server._prometheus
-        metrics_dir = tempfile.mkdtemp(prefix="loopml-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     console.print(f"loopml server on http://{host}:{port} ({workers} worker(s))")
-    try:
+    with multiprocess_metrics(workers):  # one /metrics for all workers
         uvicorn.run(
             "loopml.server:app_from_settings",
             factory=True,
@@ -55,6 +51,3 @@ def server(
             log_level="warning",
             access_log=False,
         )
-    finally:
-        if metrics_dir:
-            shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -9,7 +9,6 @@ worker answers ``/metrics`` sums them all, so a scrape sees the whole server.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Awaitable, Callable
 
@@ -20,11 +19,9 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
-    multiprocess,
 )
 
-MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+from loopml._prometheus import exposition
 
 
 class ServerMetrics:
@@ -59,11 +56,7 @@ class ServerMetrics:
 
     def exposition(self) -> bytes:
         """The text a scrape gets: this process's values, or every worker's summed."""
-        if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
-            return generate_latest(self.registry)
-        merged = CollectorRegistry()
-        multiprocess.MultiProcessCollector(merged)
-        return generate_latest(merged)
+        return exposition(self.registry)
 
 
 def install_metrics(app: FastAPI) -> ServerMetrics:

@@ -8,19 +8,12 @@ its values there and a scrape of any worker sums them all.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+from loopml._prometheus import exposition
+
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 _LATENCY_BUCKETS = (
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
@@ -93,11 +86,7 @@ class ServingMetrics:
         )
 
     def exposition(self, refresh: Callable[[], None] | None = None) -> bytes:
-        """The text a scrape gets: this process's values, or every worker's summed."""
+        """The text a scrape gets (``refresh`` first updates the gauges read on demand)."""
         if refresh is not None:
             refresh()
-        if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
-            return generate_latest(self.registry)
-        merged = CollectorRegistry()
-        multiprocess.MultiProcessCollector(merged)
-        return generate_latest(merged)
+        return exposition(self.registry)
