@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any, BinaryIO, cast
 
 from anyio import from_thread
@@ -23,11 +23,11 @@ from loopml.core.errors import InvalidArgument
 from loopml.server._deps import service
 from loopml.server.native import _schemas as s
 from loopml.server.native._route import StrictJsonRoute
+from loopml.server.native._streaming import blob_response
 from loopml.tracking import Client
 
 router = APIRouter(prefix="/runs/{run_id}", tags=["artifacts"], route_class=StrictJsonRoute)
 
-READ_SIZE = 1024 * 1024
 _ENCODED = re.compile(r"%(2e|2f|5c|00)", re.IGNORECASE)
 
 
@@ -108,27 +108,7 @@ def download_artifact(
     run_id: str, path: str, client: Client = Depends(service)
 ) -> StreamingResponse:
     entry, reader = client.open_artifact(run_id, artifact_path(path))
-    try:
-        # Read ahead before the answer starts: damage found in the first block (all of
-        # a small file) is a proper DATA_LOSS error, not a connection cut mid-body.
-        first = reader.read(READ_SIZE)
-    except BaseException:
-        reader.close()
-        raise
-    return StreamingResponse(
-        _blocks(first, reader),
-        media_type="application/octet-stream",
-        headers={"Content-Length": str(entry.size), "ETag": f'"{entry.blob_id}"'},
-    )
-
-
-def _blocks(first: bytes, reader: BinaryIO) -> Iterator[bytes]:
-    try:
-        yield first
-        while block := reader.read(READ_SIZE):
-            yield block
-    finally:
-        reader.close()
+    return blob_response(reader, entry.size, entry.blob_id)
 
 
 @router.get(

@@ -8,9 +8,7 @@ object store with their blob id as ``ETag``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import EllipsisType
-from typing import BinaryIO
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -21,11 +19,11 @@ from loopml.server._deps import registry
 from loopml.server.native import _registry_schemas as s
 from loopml.server.native._route import StrictJsonRoute
 from loopml.server.native._schemas import Empty, SetTag
+from loopml.server.native._streaming import blob_response
 from loopml.store import SEARCH_MODELS_MAX_RESULTS, SEARCH_VERSIONS_MAX_RESULTS
 
 router = APIRouter(prefix="/registry", tags=["registry"], route_class=StrictJsonRoute)
 
-READ_SIZE = 1024 * 1024
 MODEL = "/models/{name}"
 VERSION = "/models/{name}/versions/{version}"
 ALIAS = "/models/{name}/aliases/{alias}"
@@ -217,26 +215,7 @@ def download_model_version_file(
     name: str, version: int, path: str, service: Registry = Depends(registry)
 ) -> StreamingResponse:
     file, reader = service.open_model_version_file(name, version, path)
-    try:
-        # Read ahead: damage found in the first block is an error answer, not a cut body.
-        first = reader.read(READ_SIZE)
-    except BaseException:
-        reader.close()
-        raise
-    return StreamingResponse(
-        _blocks(first, reader),
-        media_type="application/octet-stream",
-        headers={"Content-Length": str(file.size), "ETag": f'"{file.blob_id}"'},
-    )
-
-
-def _blocks(first: bytes, reader: BinaryIO) -> Iterator[bytes]:
-    try:
-        yield first
-        while block := reader.read(READ_SIZE):
-            yield block
-    finally:
-        reader.close()
+    return blob_response(reader, file.size, file.blob_id)
 
 
 @router.get(
