@@ -9,9 +9,6 @@ timeout raises ``RuntimeError`` with the end of that log.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -21,8 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from _process import log_tail, stop_group
+
 POLL_SECONDS = 0.25
-STOP_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -34,14 +32,6 @@ class Server:
     pid: int
     log: Path
     started_in: float  # seconds from launch to the first healthy answer
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -72,7 +62,7 @@ def serve(
             started_in = _wait_healthy(name, proc, url + health_path, log, timeout)
             yield Server(name=name, url=url, pid=proc.pid, log=log, started_in=started_in)
         finally:
-            _stop(proc)
+            stop_group(proc)
 
 
 def _wait_healthy(
@@ -81,7 +71,7 @@ def _wait_healthy(
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         if proc.poll() is not None:
-            raise RuntimeError(f"{name} server exited ({proc.returncode}); {log}:\n{_tail(log)}")
+            raise RuntimeError(f"{name} server exited ({proc.returncode}); {log}:\n{log_tail(log)}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -89,35 +79,4 @@ def _wait_healthy(
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(POLL_SECONDS)
-    raise RuntimeError(f"{name} server not healthy after {timeout:.0f} s; {log}:\n{_tail(log)}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    # The group id is the server's pid (a new session): only what it started.
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            continue
-        # The leader is gone; give its children the same grace, then force them.
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while time.monotonic() < deadline and _group_alive(proc.pid):
-            time.sleep(POLL_SECONDS)
-        if not _group_alive(proc.pid):
-            return
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _tail(log: Path, lines: int = 15) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    raise RuntimeError(f"{name} server not healthy after {timeout:.0f} s; {log}:\n{log_tail(log)}")

@@ -45,8 +45,9 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from _anchor import ensure_venv  # noqa: E402
+from _process import free_port  # noqa: E402
 from _report import WORK_DIR, Report, Row, render, write_json  # noqa: E402
-from _servers import Server, free_port, serve  # noqa: E402
+from _servers import Server, serve  # noqa: E402
 
 SPEEDUP = 5.0
 CASES = {  # figure of client_side.py: its label and unit

@@ -16,9 +16,6 @@ the end of that log.
 from __future__ import annotations
 
 import http.client
-import os
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,8 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from _process import log_tail, stop_group
+
 POLL_SECONDS = 0.02
-STOP_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -40,14 +38,6 @@ class Server:
     pid: int
     log: Path
     cold_start: float  # seconds from spawn to the first 200 on POST /invocations
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -78,7 +68,7 @@ def serve(
             cold = _wait_first_prediction(name, proc, port, body, log, start, timeout)
             yield Server(name, "127.0.0.1", port, proc.pid, log, cold)
         finally:
-            _stop(proc)
+            stop_group(proc)
 
 
 def _wait_first_prediction(
@@ -93,7 +83,7 @@ def _wait_first_prediction(
     last = "no answer"
     while time.monotonic() - start < timeout:
         if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited ({proc.returncode}); {log}:\n{_tail(log)}")
+            raise RuntimeError(f"{name} exited ({proc.returncode}); {log}:\n{log_tail(log)}")
         status = _post(port, body)
         if status == 200:
             return time.monotonic() - start
@@ -101,7 +91,7 @@ def _wait_first_prediction(
             last = f"HTTP {status}"
         time.sleep(POLL_SECONDS)
     raise RuntimeError(
-        f"{name}: no 200 on /invocations after {timeout:.0f} s ({last}); {log}:\n{_tail(log)}"
+        f"{name}: no 200 on /invocations after {timeout:.0f} s ({last}); {log}:\n{log_tail(log)}"
     )
 
 
@@ -119,34 +109,3 @@ def _post(port: int, body: bytes) -> int | None:
         return None
     finally:
         conn.close()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    # The group id is the server's pid (a new session): only what it started.
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            continue
-        # The leader is gone; give its children the same grace, then force them.
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while time.monotonic() < deadline and _group_alive(proc.pid):
-            time.sleep(0.05)
-        if not _group_alive(proc.pid):
-            return
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _tail(log: Path, lines: int = 15) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])

@@ -58,7 +58,8 @@ for _path in (BENCH_DIR, HERE):  # run alone rather than through bench/run.py
         sys.path.insert(0, str(_path))
 
 from _anchor import ensure_venv  # noqa: E402
-from _launch import Server, free_port, serve  # noqa: E402
+from _launch import Server, serve  # noqa: E402
+from _process import free_port  # noqa: E402
 from _report import WORK_DIR, Report, Row, render, write_json  # noqa: E402
 from load_side import bodies  # noqa: E402
 
@@ -273,6 +274,7 @@ def _measure(
                     timeout=START_TIMEOUT,
                 ) as server:
                     results[side.name]["cold_starts"].append(server.cold_start)
+                    _settled(server)  # a restart follows a server that finished starting
                     if attempt == cold_starts - 1:
                         results[side.name] |= _load(server, loopml_python, work)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -303,7 +305,6 @@ def _settled(server: Server, timeout: float = 60.0) -> None:
 
 
 def _load(server: Server, python: Path, work: Path) -> dict[str, Any]:
-    _settled(server)
     _say(f"{server.name}: {SEQUENTIAL:,} sequential requests ...")
     out = work / f"latency-{server.name}.json"
     _run_script(
