@@ -10,7 +10,7 @@ import pytest
 from serving_support import FEATURES, cancelling_regressor, classifier, features
 from sklearn.linear_model import LinearRegression
 
-from loopml.core.errors import InvalidArgument
+from loopml.core.errors import CorruptObject, InvalidArgument
 from loopml.models import load_model, save_model
 from loopml.serving import ServeConfig, choose_fast_path
 from loopml.serving._payload import Table
@@ -114,3 +114,47 @@ def test_a_damaged_or_foreign_cache_entry_is_not_used(tmp_path: Path) -> None:
     assert other.fast_path_settled.wait(60)
     (entry / "model.onnx").write_bytes(b"not an onnx model")
     assert _served(tmp_path / "m", cache).fast.path == "native"  # re-checked, not trusted
+
+
+def test_a_conversion_saved_with_the_model_serves_the_first_start(tmp_path: Path) -> None:
+    manifest = save_model(classifier(), tmp_path / "m", input_example=features()[:5], onnx=True)
+    entry = manifest.flavor_conf["onnx"]
+    assert entry["path"] == "onnx/model.onnx" and entry["path"] in manifest.files
+    assert "same labels" in entry["reason"]
+    served = _served(tmp_path / "m", tmp_path / "empty-cache")
+    assert served.fast.path == "onnx" and "when it was saved" in served.fast.reason
+    X = features(50, seed=7)
+    assert np.array_equal(
+        served.predict(Table(tuple(X.columns), X.to_numpy())), classifier().predict(X)
+    )
+    assert served.fast_path_settled.wait(60) and served.fast.path == "onnx"
+    assert not (tmp_path / "empty-cache").exists()  # nothing to convert, nothing kept
+    # The saved model is an ordinary sklearn model for every other reader.
+    assert np.array_equal(load_model(tmp_path / "m").predict(X), classifier().predict(X))
+
+
+def test_a_conversion_that_disagrees_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    model, X = cancelling_regressor()
+    with pytest.warns(UserWarning, match="without its ONNX conversion: .*rtol"):
+        manifest = save_model(model, tmp_path / "m", input_example=X[:10], onnx=True)
+    assert "onnx" not in manifest.flavor_conf
+    assert not (tmp_path / "m" / "onnx").exists()
+
+
+def test_onnx_true_is_refused_where_it_cannot_work(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="needs an input_example"):
+        save_model(classifier(), tmp_path / "a", onnx=True)
+    with pytest.raises(InvalidArgument, match="converts scikit-learn models"):
+        save_model(LinearRegression(), tmp_path / "b", flavor="python_function", onnx=True)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_tampered_saved_conversion_is_not_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    save_model(classifier(), tmp_path / "m", input_example=features()[:5], onnx=True)
+    (tmp_path / "m" / "onnx" / "model.onnx").write_bytes(b"tampered")
+    # Not run: its digest does not match; and the model folder itself is refused as changed.
+    with pytest.raises(CorruptObject, match=r"onnx/model\.onnx"):
+        _served(tmp_path / "m", tmp_path / "cache")
+    assert "does not match its digest" in caplog.text

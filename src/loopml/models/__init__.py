@@ -27,6 +27,13 @@ from loopml.models._flavor import LoadOptions
 from loopml.models._load import load_local, load_model
 from loopml.models._loaded import LoadedModel
 from loopml.models._manifest import FileDigest, Manifest, read_manifest
+from loopml.models._onnx_conversion import (
+    Conversion,
+    onnx_session,
+    read_companion,
+    run_onnx,
+    verified_conversion,
+)
 from loopml.models._pyfunc import PythonModelContext
 from loopml.models._save import save_model
 from loopml.models._signature import (
@@ -44,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ColSpec",
+    "Conversion",
     "FileDigest",
     "LoadedModel",
     "Manifest",
@@ -56,9 +64,13 @@ __all__ = [
     "infer_signature",
     "load_model",
     "log_model",
+    "onnx_session",
+    "read_companion",
     "read_manifest",
+    "run_onnx",
     "save_model",
     "signature_problems",
+    "verified_conversion",
 ]
 
 # Logging needs the tracking store (SQLAlchemy): imported on first use (PEP 562), so

@@ -51,6 +51,7 @@ def log_model(
     extra_requirements: Sequence[str] | None = None,
     init_kwargs: Mapping[str, Any] | None = None,
     model_config: Mapping[str, Any] | None = None,
+    onnx: bool = False,
 ) -> ModelInfo:
     """Save ``model`` and log it under artifact path ``name`` of a run.
 
@@ -87,6 +88,7 @@ def log_model(
                 extra_requirements=extra_requirements,
                 artifact_path=artifact_path,
                 run_id=run,
+                onnx=onnx,
             )
             tracking.log_artifacts(run, str(local), artifact_path)
         status = "FINISHED"

@@ -10,6 +10,7 @@ sees half a model.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import platform
 import shutil
@@ -27,7 +28,7 @@ import pandas as pd
 from loopml.core.errors import AlreadyExists, InvalidArgument
 from loopml.models import _pyfunc
 from loopml.models._enforce import make_plan
-from loopml.models._example import as_table_or_array, write_example
+from loopml.models._example import as_table_or_array, read_example, write_example
 from loopml.models._flavor import Saved, SaveOptions
 from loopml.models._flavors import detect_flavor, flavor_module
 from loopml.models._manifest import (
@@ -37,9 +38,11 @@ from loopml.models._manifest import (
     digest_files,
     write_manifest,
 )
+from loopml.models._onnx_conversion import verified_conversion, write_companion
 from loopml.models._signature import Signature, as_signature, infer_schema
 
 REQUIREMENTS_FILE = "requirements.txt"
+SKLEARN = "sklearn"
 
 
 def save_model(
@@ -54,6 +57,7 @@ def save_model(
     extra_requirements: Sequence[str] | None = None,
     init_kwargs: Mapping[str, Any] | None = None,
     model_config: Mapping[str, Any] | None = None,
+    onnx: bool = False,
 ) -> Manifest:
     """Save ``model`` as a model folder at ``path`` (which must not exist, or be empty).
 
@@ -66,7 +70,12 @@ def save_model(
 
     Without a ``signature``, one is inferred from ``input_example`` (and the
     model's prediction on it); ONNX models get one from their inputs.
-    Returns the manifest written.
+
+    ``onnx=True`` (scikit-learn models with an ``input_example``) also stores
+    the model converted with skl2onnx, once it has been shown to predict the
+    example as the model does: a server of this model then answers from ONNX
+    Runtime before scikit-learn is imported. A conversion that disagrees is
+    left out with a warning saying why. Returns the manifest written.
     """
     options = SaveOptions(
         code_paths=[Path(p) for p in code_paths or ()],
@@ -82,6 +91,7 @@ def save_model(
         signature=signature,
         options=options,
         extra_requirements=extra_requirements,
+        onnx=onnx,
     )
 
 
@@ -96,11 +106,14 @@ def write_model(
     extra_requirements: Sequence[str] | None,
     artifact_path: str | None = None,
     run_id: str | None = None,
+    onnx: bool = False,
 ) -> Manifest:
     """``save_model`` with the run it is logged to (``log_model`` fills those)."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise AlreadyExists(f"{str(target)!r} exists and is not empty: save the model elsewhere.")
     name = flavor or detect_flavor(model)
+    if onnx:
+        _check_onnx_request(name, input_example)
     module = flavor_module(name)
     declared = as_signature(signature)
     extras = _extra_requirements(extra_requirements)
@@ -120,12 +133,17 @@ def write_model(
                 inferred = _infer(example, saved)
         if inferred is None:
             inferred = saved.default_signature
+        flavors = _flavors(name, saved)
+        if onnx:
+            companion = _onnx_companion(model, staging, inferred, example_info, saved)
+            if companion is not None:
+                flavors[name]["onnx"] = companion
         requirements = _requirements(saved.requirements, extras)
         (staging / REQUIREMENTS_FILE).write_text("\n".join(requirements) + "\n", encoding="utf-8")
         files = digest_files(staging)
         manifest = Manifest(
             flavor=name,
-            flavors=_flavors(name, saved),
+            flavors=flavors,
             signature=inferred,
             saved_input_example_info=example_info,
             model_size_bytes=sum(d.size for d in files.values()),
@@ -167,6 +185,46 @@ def _flavors(name: str, saved: Saved) -> dict[str, dict[str, Any]]:
         **saved.pyfunc,
     }
     return {name: saved.conf, PYFUNC: entry}
+
+
+def _check_onnx_request(flavor: str, input_example: Any) -> None:
+    """Refuse ``onnx=True`` up front where it cannot work, before anything is written."""
+    if flavor != SKLEARN:
+        raise InvalidArgument(
+            f"onnx=True converts scikit-learn models, not {flavor} models; save an ONNX "
+            "model itself with flavor='onnx'."
+        )
+    if input_example is None:
+        raise InvalidArgument(
+            "onnx=True needs an input_example: the conversion is kept only once it predicts "
+            "the example as the model does."
+        )
+    if importlib.util.find_spec("skl2onnx") is None:
+        raise InvalidArgument(
+            "onnx=True needs skl2onnx and onnxruntime: pip install 'loopml[serve]'."
+        )
+
+
+def _onnx_companion(
+    model: Any, staging: Path, signature: Signature | None, example_info: Any, saved: Saved
+) -> dict[str, Any] | None:
+    """Convert, verify and store the ONNX twin; None (with a warning) when it disagrees.
+
+    It is verified on the example as written (what a server reads back), not
+    on the caller's object, so both see exactly the same values.
+    """
+    if saved.predict is None:
+        return None
+    plan = make_plan(signature.inputs if signature else None)
+    native = saved.predict
+    example = read_example(staging, example_info)
+    conversion = verified_conversion(model, signature, example, lambda data: native(plan(data)))
+    if isinstance(conversion, str):
+        warnings.warn(
+            f"The model is saved without its ONNX conversion: {conversion}.", stacklevel=4
+        )
+        return None
+    return write_companion(staging, conversion)
 
 
 def _infer(example: pd.DataFrame | np.ndarray, saved: Saved) -> Signature:

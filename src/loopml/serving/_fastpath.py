@@ -23,15 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.models import ColSpec, LoadedModel, TensorSpec
+from loopml.models import LoadedModel, onnx_session, run_onnx, verified_conversion
 from loopml.serving._payload import Payload, Table, to_native
 
 log = logging.getLogger("loopml.serving")
 
 SKLEARN = "sklearn"
-REGRESSOR_RTOL = 1e-4
-_FLOAT_TYPES = frozenset({"float", "double"})
-_INT_TYPES = frozenset({"integer", "long"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +63,7 @@ class OnnxPredictor:
         ravel: bool,
     ) -> None:
         self.model_bytes = model_bytes  # the converted model, kept so a restart can reuse it
-        session = _session(model_bytes)
+        session = onnx_session(model_bytes)
         self.session = session
         self.columns = columns  # None: positional (tensor signature or no names)
         self._int_columns = int_columns  # columns declared integer: floats go to the native path
@@ -100,10 +97,7 @@ class OnnxPredictor:
         matrix = self._matrix(payload)
         if matrix is None:
             return None
-        out = self.session.run(None, {self._input: matrix})[0]
-        if self._ravel and out.ndim == 2 and out.shape[1] == 1:
-            out = out.ravel()
-        return out if out.dtype == self._dtype else out.astype(self._dtype)
+        return run_onnx(self.session, self._input, matrix, self._dtype, self._ravel)
 
     def _matrix(self, payload: Payload) -> np.ndarray | None:
         if isinstance(payload, Table):
@@ -167,112 +161,18 @@ def choose_fast_path(model: LoadedModel, *, enabled: bool = True) -> FastPath:
         return FastPath(
             "native", f"the ONNX fast path is for scikit-learn models, not {model.flavor}"
         )
-    raw = model.raw
-    if not callable(getattr(raw, "predict", None)):
-        return FastPath("native", f"{type(raw).__name__} has no predict method")
-    columns, int_columns, problem = _columns(model)
-    if problem:
-        return FastPath("native", problem)
     example = model.input_example()
-    if example is None:
-        return FastPath("native", "the model has no input example to check the conversion on")
+    conversion = verified_conversion(model.raw, model.signature, example, model.predict)
+    if isinstance(conversion, str):
+        return FastPath("native", conversion)
+    predictor = OnnxPredictor.from_plan(conversion.model_bytes, conversion.plan)
     try:
-        native_out = np.asarray(model.predict(example))
-        matrix = _example_matrix(example, columns)
-        converted = _convert(raw, matrix.shape[1], _is_classifier(raw))
-    except Exception as exc:  # any converter or runtime failure just means: native
-        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        return FastPath("native", f"skl2onnx could not convert it ({type(exc).__name__}: {detail})")
-    try:
-        predictor = OnnxPredictor(
-            converted, columns, int_columns, native_out.dtype, native_out.ndim == 1
-        )
-        onnx_out = predictor(to_native(example) if columns is not None else matrix)
+        # The request path too must take the example (column order, integer columns).
+        taken = predictor(to_native(example)) if predictor.columns is not None else True
     except Exception as exc:
         return FastPath("native", f"ONNX Runtime failed on the input example ({exc!s:.200})")
-    if onnx_out is None:
+    if taken is None:
         return FastPath(
             "native", "the input example holds values the fast path leaves to the native model"
         )
-    if onnx_out.shape != native_out.shape:
-        return FastPath("native", "the converted model's output has another shape")
-    if _is_classifier(raw):
-        if not np.array_equal(onnx_out, native_out):
-            return FastPath(
-                "native", "the converted classifier predicts other labels on the input example"
-            )
-        return FastPath(
-            "onnx",
-            "the converted classifier predicts the same labels on the input example",
-            predictor,
-        )
-    if native_out.dtype.kind not in "iuf" or not np.allclose(
-        onnx_out, native_out, rtol=REGRESSOR_RTOL, atol=0.0
-    ):
-        return FastPath(
-            "native",
-            "the converted model's outputs differ from the native ones beyond "
-            f"rtol={REGRESSOR_RTOL}",
-        )
-    return FastPath(
-        "onnx",
-        f"outputs match the native model within rtol={REGRESSOR_RTOL} on the input example",
-        predictor,
-    )
-
-
-def _columns(model: LoadedModel) -> tuple[tuple[str, ...] | None, frozenset[str], str]:
-    """The feature order the converted model takes, the integer columns, or a problem."""
-    signature = model.signature
-    if signature is None:
-        return None, frozenset(), "the model has no signature"
-    specs = signature.inputs.inputs
-    if signature.inputs.is_tensor:
-        if len(specs) != 1 or not isinstance(specs[0], TensorSpec):
-            return None, frozenset(), "the signature has several tensors"
-        spec = specs[0]
-        if len(spec.shape) != 2 or spec.numpy_dtype.kind not in "iuf":
-            return None, frozenset(), "the signature's tensor is not a numeric matrix"
-        return None, frozenset(), ""
-    types = {spec.name: spec.type for spec in specs if isinstance(spec, ColSpec)}
-    if any(t not in _FLOAT_TYPES | _INT_TYPES for t in types.values()):
-        return None, frozenset(), "not every input column is numeric"
-    if not signature.inputs.has_names:
-        return None, frozenset(), ""
-    fitted = getattr(model.raw, "feature_names_in_", None)
-    names = tuple(str(n) for n in fitted) if fitted is not None else tuple(str(n) for n in types)
-    if sorted(names) != sorted(str(n) for n in types):
-        return None, frozenset(), "the signature's columns are not the ones the model was fitted on"
-    return names, frozenset(n for n, t in types.items() if t in _INT_TYPES and n is not None), ""
-
-
-def _example_matrix(example: Any, columns: tuple[str, ...] | None) -> np.ndarray:
-    if isinstance(example, pd.DataFrame):
-        frame = example[list(columns)] if columns is not None else example
-        return frame.to_numpy(dtype=np.float32)
-    return np.asarray(example, dtype=np.float32)
-
-
-def _convert(raw: Any, width: int, classifier: bool) -> bytes:
-    from skl2onnx import to_onnx
-    from skl2onnx.common.data_types import FloatTensorType
-
-    # Classifiers: labels and a plain probability matrix, not a list of dicts (zipmap).
-    options = {"zipmap": False} if classifier else None
-    proto = to_onnx(raw, initial_types=[("input", FloatTensorType([None, width]))], options=options)
-    return bytes(proto.SerializeToString())
-
-
-def _session(model_bytes: bytes) -> Any:
-    import onnxruntime as ort
-
-    session_options = ort.SessionOptions()
-    session_options.intra_op_num_threads = 1  # batches are small; threads cost more than they save
-    session_options.inter_op_num_threads = 1
-    return ort.InferenceSession(model_bytes, session_options, providers=["CPUExecutionProvider"])
-
-
-def _is_classifier(raw: Any) -> bool:
-    from sklearn.base import is_classifier
-
-    return bool(is_classifier(raw))
+    return FastPath("onnx", conversion.reason, predictor)

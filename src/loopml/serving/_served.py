@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from loopml.models import LoadedModel, read_manifest
+from loopml.core.errors import LoopmlError
+from loopml.models import LoadedModel, read_companion, read_manifest
 from loopml.models import load_model as load_model_folder
 from loopml.serving._batcher import MicroBatcher
 from loopml.serving._config import ServeConfig
@@ -123,17 +124,14 @@ def load_served(
     folder = _model_folder(key.uri, client)
     cache_root = Path(config.onnx_cache) if config.onnx and config.onnx_cache else None
     model_key = cache_key(folder) if cache_root is not None and folder is not None else None
-    cached = cached_predictor(cache_root, model_key) if cache_root and model_key else None
+    ready = _ready_conversion(folder, cache_root, model_key) if config.onnx else None
     deferred: DeferredNative | None = None
-    if cached is not None and folder is not None:
-        # Serve from the conversion verified at an earlier start while scikit-learn loads.
+    if ready is not None and folder is not None:
+        # Serve from a verified conversion while scikit-learn loads in the background.
         deferred = DeferredNative(folder, config.trust_pickle)  # Native's attributes, deferred
         model = LoadedModel(read_manifest(folder), deferred, folder)  # type: ignore[arg-type]
         fast = FastPath(
-            "onnx",
-            "this model's conversion was verified at an earlier start "
-            "(the native model loads in the background)",
-            cached,
+            "onnx", f"{ready.reason} (the native model loads in the background)", ready.predictor
         )
     elif folder is not None:
         model = load_model_folder(folder, trust_pickle=config.trust_pickle)
@@ -158,7 +156,7 @@ def load_served(
     if deferred is not None:
         threading.Thread(
             target=_settle_cached_path,
-            args=(served, deferred, cached),
+            args=(served, deferred, ready),
             name="loopml-native",
             daemon=True,
         ).start()
@@ -192,6 +190,36 @@ def _model_folder(uri: str, client: Client | None) -> Path | None:
 
         return registered_model_folder(uri, client=client)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """A conversion verified before this start, and where its verification happened."""
+
+    predictor: OnnxPredictor
+    reason: str
+
+
+def _ready_conversion(
+    folder: Path | None, cache_root: Path | None, model_key: str | None
+) -> Ready | None:
+    """The conversion saved with the model, else the one kept from an earlier start."""
+    if folder is None:
+        return None
+    try:
+        saved = read_companion(folder, read_manifest(folder))
+    except LoopmlError as exc:  # a damaged twin costs the background conversion, not the model
+        log.warning("Ignoring the ONNX conversion saved with %s: %s", folder, exc)
+        saved = None
+    if saved is not None:
+        return Ready(
+            OnnxPredictor.from_plan(saved.model_bytes, saved.plan),
+            f"the conversion saved with the model was verified when it was saved: {saved.reason}",
+        )
+    cached = cached_predictor(cache_root, model_key) if cache_root and model_key else None
+    if cached is None:
+        return None
+    return Ready(cached, "this model's conversion was verified at an earlier start")
 
 
 class DeferredNative:
@@ -237,14 +265,10 @@ class DeferredNative:
         return self._loaded().raw
 
 
-def _settle_cached_path(
-    served: ServedModel, native: DeferredNative, cached: OnnxPredictor | None
-) -> None:
-    """Once the native model is in, the kept conversion is simply the settled path."""
+def _settle_cached_path(served: ServedModel, native: DeferredNative, ready: Ready) -> None:
+    """Once the native model is in, the verified conversion is simply the settled path."""
     native.loaded.wait()
-    served.adopt(
-        FastPath("onnx", "this model's conversion was verified at an earlier start", cached)
-    )
+    served.adopt(FastPath("onnx", ready.reason, ready.predictor))
 
 
 def _settle_fast_path(served: ServedModel, keep: tuple[Path, str] | None) -> None:
