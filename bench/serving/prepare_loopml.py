@@ -6,7 +6,10 @@ The model is the packaging benchmark's (``bench/models/_cases.py``: seeded
 StandardScaler + LogisticRegression on 10,000 rows x 20 features), fitted
 here once and written twice:
 
-    WORK_DIR/loopml-model   loopml.models.save_model, signature from 5 rows
+    WORK_DIR/loopml-model   loopml.models.save_model(..., onnx=True): signature
+                            from 5 rows, and the ONNX conversion verified on them
+    WORK_DIR/loopml-model-plain   the same without onnx=True (the server
+                            converts in the background at its first start)
     WORK_DIR/model.skops    the same fitted object, for the MLflow side to
                             load and save with mlflow.sklearn.save_model
 
@@ -37,7 +40,8 @@ def main() -> None:
     work = Path(sys.argv[1])
     x, y = data()
     model = pipeline(x, y)
-    models.save_model(model, work / "loopml-model", input_example=x.head(5))
+    models.save_model(model, work / "loopml-model", input_example=x.head(5), onnx=True)
+    models.save_model(model, work / "loopml-model-plain", input_example=x.head(5))
     skops.io.dump(model, work / "model.skops")
     sample = x.iloc[:ROWS]
     requests = {
