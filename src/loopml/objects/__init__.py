@@ -10,7 +10,9 @@ teams) and put contents, files, streams and trees into it::
 
 Large contents are split with content-defined chunking so a local edit costs
 only the chunks around it. Writes are atomic, reads verify every byte, and
-:meth:`ObjectStore.gc` deletes what no root reaches after a grace period.
+:meth:`ObjectStore.gc` deletes what no root reaches after a grace period;
+:func:`transfer` copies what some roots reach to another store (a remote),
+only what it lacks, verified and resumable.
 """
 
 from __future__ import annotations
@@ -21,16 +23,21 @@ from loopml.objects._fs import backend_for_uri
 from loopml.objects._gc import GcReport
 from loopml.objects._store import BlobInfo, ObjectStore
 from loopml.objects._streams import ChunkReader, write_chunks_atomically
+from loopml.objects._transfer import ObjectSet, TransferReport, reachable, transfer
 from loopml.objects._tree import Tree, TreeEntry, validate_tree_path
 
 __all__ = [
     "BlobInfo",
     "ChunkReader",
     "GcReport",
+    "ObjectSet",
     "ObjectStore",
+    "TransferReport",
     "Tree",
     "TreeEntry",
     "open_object_store",
+    "reachable",
+    "transfer",
     "validate_tree_path",
     "write_chunks_atomically",
 ]

@@ -17,7 +17,7 @@ every chunk and finally the whole content against the id.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -92,39 +92,115 @@ def split_stream(
     """The chunks of ``head`` followed by the rest of a stream.
 
     Memory stays bounded: each buffer holds at most ``params.buffer_size``
-    bytes (or ``head``, if larger). The views yielded keep their buffer alive
-    only as long as the caller holds them. If given, ``hasher`` is updated
-    with the whole content, a buffer at a time (cheaper than chunk by chunk).
+    new bytes plus one unfinished chunk (or ``head``, if larger). The views
+    yielded keep their buffer alive only as long as the caller holds them. If
+    given, ``hasher`` is updated with the whole content, a buffer at a time.
     """
-    carry = memoryview(head)
-    if hasher is not None:
-        hasher.update(carry)
-    eof = False
-    while True:
-        buffer = bytearray(max(params.buffer_size, len(carry)))
-        view = memoryview(buffer)
-        filled = start = len(carry)
-        view[:filled] = carry
-        carry.release()
-        while not eof and filled < len(view):
-            n = readinto(view[filled:])
-            if n:
-                filled += n
-            else:
-                eof = True
+    for batch in cut_fills(read_fills(readinto, params), head, params):
         if hasher is not None:
-            hasher.update(view[start:filled])
-        data = view[:filled]
-        lengths = chunk_lengths(data, params)
-        if not eof:
-            lengths.pop()  # may have been cut by the end of the buffer, not the content
+            hasher.update(batch.fresh)
+        yield from batch.chunks()
+
+
+@dataclass(frozen=True)
+class Fill:
+    """``size`` bytes read from a stream into ``buffer[reserve:]``; ``eof`` if it has ended.
+
+    The first ``reserve`` bytes of the buffer are left free for the
+    unfinished last chunk of the previous fill, so that reading the next
+    fill can start before the previous one is cut.
+    """
+
+    buffer: bytearray
+    reserve: int
+    size: int
+    eof: bool
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One buffer of a stream, cut: its final chunks, back to back, and what was new in it.
+
+    ``fresh`` is the part of ``data`` read from the stream for this buffer
+    (the rest was carried over from the previous one), so hashing every
+    batch's ``fresh`` in order hashes the whole content exactly once.
+    ``buffer`` is the fill's buffer (None for a ``head`` cut on its own).
+    """
+
+    buffer: bytearray | None
+    data: memoryview
+    lengths: list[int]
+    fresh: memoryview
+
+    def chunks(self) -> Iterator[memoryview]:
+        """The chunks as zero-copy views into the buffer."""
         offset = 0
-        for length in lengths:
-            yield data[offset : offset + length]
+        for length in self.lengths:
+            yield self.data[offset : offset + length]
             offset += length
+
+
+def read_fills(
+    readinto: ReadInto,
+    params: ChunkParams = DEFAULT_PARAMS,
+    allocate: Callable[[int], bytearray] = bytearray,
+) -> Iterator[Fill]:
+    """Read a stream into buffers of ``params.buffer_size`` new bytes, the last one ``eof``.
+
+    ``allocate(n)`` provides each buffer (at least ``n`` bytes long). A caller
+    may hand out recycled buffers, provided it never recycles the buffer of
+    the batch most recently cut: the next batch starts with its last chunk.
+    """
+    reserve = params.max_size
+    while True:
+        buffer = allocate(reserve + params.buffer_size)
+        view = memoryview(buffer)[reserve : reserve + params.buffer_size]
+        filled = 0
+        eof = False
+        while filled < len(view):
+            n = readinto(view[filled:])
+            if not n:
+                eof = True
+                break
+            filled += n
+        yield Fill(buffer, reserve, filled, eof)
         if eof:
             return
-        carry = data[offset:]
+
+
+def cut_fills(
+    fills: Iterable[Fill], head: bytes | memoryview = b"", params: ChunkParams = DEFAULT_PARAMS
+) -> Iterator[Batch]:
+    """Cut ``head`` and then the fills of a stream into chunks, one batch per fill.
+
+    Every chunk but the last of a fill is final (a cut point depends only on
+    the bytes from the chunk's start to at most ``max_size`` further); the
+    last one is copied in front of the next fill and cut again with it.
+    """
+    carry = memoryview(head)
+    fresh_from_carry = True  # the head has not been handed out as fresh bytes yet
+    if len(carry) > params.max_size:
+        # Too large to carry into a fill's reserve: cut it on its own first.
+        lengths = chunk_lengths(carry, params)
+        lengths.pop()  # the stream goes on: the last chunk may continue there
+        yield Batch(None, carry, lengths, carry)
+        carry = carry[sum(lengths) :]
+        fresh_from_carry = False
+    for fill in fills:
+        view = memoryview(fill.buffer)
+        start = fill.reserve - len(carry)
+        view[start : fill.reserve] = carry
+        carry.release()
+        data = view[start : fill.reserve + fill.size]
+        lengths = chunk_lengths(data, params)
+        if not fill.eof:
+            lengths.pop()  # may have been cut by the end of the buffer, not the content
+        fresh = data if fresh_from_carry else view[fill.reserve : fill.reserve + fill.size]
+        yield Batch(fill.buffer, data, lengths, fresh)
+        if fill.eof:
+            return
+        carry = data[sum(lengths) :]
+        fresh_from_carry = False
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,18 @@ proves the manifest right).
 from __future__ import annotations
 
 import io
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import blake3
 
 from loopml.core.errors import CorruptObject, LoopmlError, NotFound
-from loopml.core.hashing import hash_bytes
 from loopml.objects._chunking import Manifest
 from loopml.objects._fs import IO_BLOCK, Backend, GuardedFile
 from loopml.objects._layout import Kind, key_for
-from loopml.objects._parallel import ordered_map
+from loopml.objects._parallel import ordered_map, worker_threads
 
 _REMEDY = (
     "Putting the same content again will not overwrite it and `loopml gc` will not "
@@ -38,15 +39,61 @@ def corrupt(object_id: str, location: str, *, chunk_of: str | None = None) -> Co
 
 
 def new_hasher() -> Any:
-    """A BLAKE3 hasher that uses every core for large updates."""
-    return blake3.blake3(max_threads=blake3.blake3.AUTO)
+    """A single-threaded BLAKE3 hasher.
+
+    The object store already hashes on several threads at once (chunks in a
+    pool, the whole content beside them); BLAKE3's own worker threads would
+    compete with those for the same cores and, measured on two cores, cost
+    more CPU time than they save.
+    """
+    return blake3.blake3()
+
+
+def digest(data: bytes | memoryview) -> str:
+    """Hex BLAKE3 of ``data``, single-threaded (see :func:`new_hasher`)."""
+    return str(blake3.blake3(data).hexdigest())
+
+
+class BackgroundHasher:
+    """Hashes the blocks handed to it, in order, on a thread of its own.
+
+    The caller goes on (writing, cutting) while BLAKE3 runs beside it with
+    the GIL released. At most ``behind`` blocks wait to be hashed; each is
+    kept alive (and must not change) until its update has run.
+    """
+
+    def __init__(self, behind: int = 8) -> None:
+        self._hasher = new_hasher()
+        self._behind = behind
+        self._pending: deque[Future[None]] = deque()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="loopml-hash")
+
+    def update(self, data: bytes | memoryview) -> Future[None]:
+        """Queue ``data``; the future completes once it is hashed."""
+        future = self._pool.submit(self._hasher.update, data)
+        self._pending.append(future)
+        while len(self._pending) > self._behind:
+            self._pending.popleft().result()
+        return future
+
+    def hexdigest(self) -> str:
+        """The digest of everything queued so far (waits for it)."""
+        return str(self._pool.submit(self._hasher.hexdigest).result())
+
+    def __enter__(self) -> BackgroundHasher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._pool.shutdown(wait=True)
 
 
 def read_verified(backend: Backend, kind: Kind, object_id: str) -> bytes:
     """The whole stored content of ``object_id`` as a ``kind``, hash-checked."""
     key = key_for(kind, object_id)
     data = backend.read_bytes(key)
-    if hash_bytes(data) != object_id:
+    if digest(data) != object_id:
         raise corrupt(object_id, backend.location(key))
     return data
 
@@ -81,15 +128,17 @@ def chunked_blocks(backend: Backend, object_id: str, manifest: Manifest) -> Iter
                 f"{backend.location(key)}. Restore the object from a remote copy or put "
                 "the original content again."
             ) from exc
-        if len(data) != size or hash_bytes(data) != chunk_id:
+        if len(data) != size or digest(data) != chunk_id:
             raise corrupt(chunk_id, backend.location(key), chunk_of=object_id)
         return data
 
-    hasher = new_hasher()
-    for data in ordered_map(fetch, manifest.chunks, threads=backend.io_threads):
-        hasher.update(data)
-        yield data
-    if hasher.hexdigest() != object_id:
+    threads = worker_threads(backend.io_threads)
+    with BackgroundHasher() as whole:
+        for data in ordered_map(fetch, manifest.chunks, threads=threads):
+            whole.update(data)
+            yield data
+        content_id = whole.hexdigest()
+    if content_id != object_id:
         raise corrupt(object_id, backend.location(key_for(Kind.MANIFEST, object_id)))
 
 

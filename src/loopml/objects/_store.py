@@ -5,12 +5,11 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from loopml.core.errors import InvalidArgument, NotFound, StorageError
-from loopml.core.hashing import hash_bytes
 from loopml.objects._chunking import (
     DEFAULT_PARAMS,
     ChunkParams,
@@ -20,16 +19,18 @@ from loopml.objects._chunking import (
     encode_manifest,
     reader_of,
     split_buffer,
-    split_stream,
 )
 from loopml.objects._fs import IO_BLOCK, Backend, open_local_file, write_local_file
 from loopml.objects._gc import GcReport, collect_garbage
+from loopml.objects._ingest import ingest
 from loopml.objects._layout import Kind, check_id, id_from_key, key_for
-from loopml.objects._parallel import ordered_map
+from loopml.objects._parallel import ordered_map, worker_threads
+from loopml.objects._pins import all_pinned, read_pin, write_pin
 from loopml.objects._reader import (
     BlockReader,
     blob_blocks,
     chunked_blocks,
+    digest,
     new_hasher,
     read_verified,
 )
@@ -93,10 +94,10 @@ class ObjectStore:
         view = _byte_view(data)
         if len(view) <= self._threshold:
             return self._put_plain(view).id
-        object_id = hash_bytes(view)
+        object_id = digest(view)
         if self._has_content(object_id, len(view)):
             return object_id
-        return self._put_chunked(split_buffer(view, self._params), lambda: object_id).id
+        return self._put_chunked(split_buffer(view, self._params), object_id).id
 
     def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
         """Store the content of the local file ``path``, streaming it in bounded memory.
@@ -133,7 +134,7 @@ class ObjectStore:
         Entry ids are not required to be stored yet.
         """
         data = encode_tree(check_entries(entries))
-        tree_id = hash_bytes(data)
+        tree_id = digest(data)
         key = key_for(Kind.TREE, tree_id)
         if self._backend.size(key) != len(data):
             self._backend.write_bytes(key, data)
@@ -225,11 +226,15 @@ class ObjectStore:
         grace_seconds: float,
         now: float | None = None,
         dry_run: bool = False,
+        ignoring_pins: Iterable[str] = (),
     ) -> GcReport:
         """Delete objects unreachable from ``roots`` that are older than ``grace_seconds``.
 
         Reachability follows tree entries (trees may contain trees) and the
-        chunks of chunked contents. Nothing modified within ``grace_seconds``
+        chunks of chunked contents; every pinned id (``pin``) is a root too,
+        except those of the pins named in ``ignoring_pins`` (their owner is
+        the one collecting, and passes what it still needs as ``roots``).
+        Nothing modified within ``grace_seconds``
         before ``now`` (default: the current time) is deleted, so objects a
         concurrent writer has just stored survive. Roots that are not stored
         are ignored; an unreadable reachable tree aborts before any deletion.
@@ -237,11 +242,32 @@ class ObjectStore:
         """
         return collect_garbage(
             self._backend,
-            roots,
+            set(roots) | all_pinned(self._backend, ignoring=set(ignoring_pins)),
             grace_seconds=grace_seconds,
             now=time.time() if now is None else now,
             dry_run=dry_run,
         )
+
+    # -- pins --------------------------------------------------------------------
+
+    def pin(self, name: str, ids: Iterable[str]) -> None:
+        """Add ``ids`` to the pin ``name``: no collection deletes what they reach.
+
+        For writers whose roots no database records (a data repository's
+        pointer files). Writers of one pin name must not run at once.
+        """
+        added = set(ids)
+        current = read_pin(self._backend, name)
+        if not added <= current:
+            write_pin(self._backend, name, current | added)
+
+    def pinned(self, name: str) -> set[str]:
+        """The ids of the pin ``name`` (empty if there is none)."""
+        return read_pin(self._backend, name)
+
+    def set_pin(self, name: str, ids: Iterable[str]) -> None:
+        """Make the pin ``name`` exactly ``ids`` (none: remove it)."""
+        write_pin(self._backend, name, ids)
 
     # -- internals ---------------------------------------------------------------
 
@@ -282,43 +308,41 @@ class ObjectStore:
         )
 
     def _put_plain(self, data: memoryview) -> BlobInfo:
-        object_id = hash_bytes(data)
+        object_id = digest(data)
         if not self._has_content(object_id, len(data)):
             self._backend.write_bytes(key_for(Kind.BLOB, object_id), data)
         return BlobInfo(id=object_id, size=len(data), chunked=False)
 
     def _put_chunk(self, chunk: memoryview) -> str:
-        chunk_id = hash_bytes(chunk)
+        chunk_id = digest(chunk)
         key = key_for(Kind.BLOB, chunk_id)
         if self._backend.size(key) != len(chunk):
             self._backend.write_bytes(key, chunk)
         return chunk_id
 
     def _put_chunked_stream(self, readinto: ReadInto, head: bytes = b"") -> BlobInfo:
-        whole = new_hasher()
-        chunks = split_stream(readinto, head, self._params, hasher=whole)
-        return self._put_chunked(chunks, lambda: str(whole.hexdigest()))
+        threads = worker_threads(self._backend.io_threads)
+        content = ingest(readinto, head, self._params, self._put_chunk, threads=threads)
+        return self._put_manifest(content.id, content.chunks)
 
-    def _put_chunked(self, chunks: Iterable[memoryview], content_id: Callable[[], str]) -> BlobInfo:
-        """Store ``chunks`` and their manifest; ``content_id()`` is asked once they are all read."""
-        sizes: list[int] = []
+    def _put_chunked(self, chunks: Iterable[memoryview], object_id: str) -> BlobInfo:
+        """Store the chunks of an in-memory content whose id is known, then its manifest."""
+        chunk_list = list(chunks)
+        threads = worker_threads(self._backend.io_threads)
+        chunk_ids = ordered_map(self._put_chunk, chunk_list, threads=threads)
+        return self._put_manifest(
+            object_id, list(zip(chunk_ids, map(len, chunk_list), strict=True))
+        )
 
-        def measured() -> Iterator[memoryview]:
-            for chunk in chunks:
-                sizes.append(len(chunk))
-                yield chunk
-
-        chunk_ids = list(ordered_map(self._put_chunk, measured(), threads=self._backend.io_threads))
-        object_id = content_id()
-        total = sum(sizes)
-        if len(chunk_ids) <= 1:
+    def _put_manifest(self, object_id: str, chunks: list[tuple[str, int]]) -> BlobInfo:
+        """Record the (stored) ``chunks`` of ``object_id``; one chunk is already the content."""
+        total = sum(size for _, size in chunks)
+        if len(chunks) <= 1:
             # One chunk is the whole content: it is already stored as a plain blob.
-            if not chunk_ids:
+            if not chunks:
                 return self._put_plain(memoryview(b""))
             return BlobInfo(id=object_id, size=total, chunked=False)
-        data = encode_manifest(
-            Manifest(size=total, chunks=tuple(zip(chunk_ids, sizes, strict=True)))
-        )
+        data = encode_manifest(Manifest(size=total, chunks=tuple(chunks)))
         key = key_for(Kind.MANIFEST, object_id)
         if self._backend.size(key) != len(data):
             self._backend.write_bytes(key, data)

@@ -19,18 +19,18 @@ from __future__ import annotations
 import io
 import mimetypes
 import posixpath
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 from urllib.parse import unquote
 
-import anyio.from_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from loopml.core.errors import InvalidArgument, InvalidState, NotFound
 from loopml.registry import Registry
+from loopml.server._body import RequestBody
 from loopml.server._deps import registry, service
 from loopml.server.mlflow._convert import file_info_json, run_artifact_uri
 from loopml.server.mlflow._model_runs import get_model_run
@@ -101,34 +101,6 @@ def resolve(client: Client, raw: str, writing: bool = False) -> Target:
     return Target(run, "/".join(rest))
 
 
-class _RequestBody(io.RawIOBase):
-    """The request body as a blocking binary stream, for a worker thread to read."""
-
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    async def _next(self) -> bytes | None:
-        try:
-            return await self._chunks.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._pending and not self._done:
-            chunk = anyio.from_thread.run(self._next)
-            self._done = chunk is None
-            self._pending = chunk or b""
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-
 def _store(client: Client, target: Target, body: BinaryIO) -> None:
     blob = client.objects.put_stream(body)
     client.store.record_artifacts(
@@ -148,7 +120,7 @@ async def upload(path: str, request: Request, client: Client = Depends(service))
     target = await run_in_threadpool(resolve, client, path, True)
     if not target.path:
         raise InvalidArgument("Upload to a file path: <experiment>/<run>/artifacts/<file>.")
-    body = io.BufferedReader(_RequestBody(request.stream()), buffer_size=_BLOCK)
+    body = io.BufferedReader(RequestBody(request.stream()), buffer_size=_BLOCK)
     await run_in_threadpool(_store, client, target, body)
     return ok()
 

@@ -9,17 +9,15 @@ and no percent-encoded dots, slashes or NULs left after the URL is decoded.
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import AsyncIterator
-from typing import Any, BinaryIO, cast
+from typing import BinaryIO, cast
 
-from anyio import from_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from loopml.core.errors import InvalidArgument
+from loopml.server._body import RequestBody
 from loopml.server._deps import service
 from loopml.server.native import _schemas as s
 from loopml.server.native._route import StrictJsonRoute
@@ -40,33 +38,6 @@ def artifact_path(path: str) -> str:
     return path
 
 
-class _BodyReader(io.RawIOBase):
-    """The request body as a blocking binary stream, for a worker thread."""
-
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
-        self._chunks = chunks
-        self._rest = b""
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    async def _next(self) -> bytes | None:
-        return await anext(self._chunks, None)
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._rest and not self._done:
-            chunk = from_thread.run(self._next)
-            if chunk is None:
-                self._done = True
-            else:
-                self._rest = chunk
-        size = min(len(buffer), len(self._rest))
-        buffer[:size] = self._rest[:size]
-        self._rest = self._rest[size:]
-        return size
-
-
 @router.put(
     "/artifacts/{path:path}",
     response_model=s.EntryOut,
@@ -84,7 +55,7 @@ async def upload_artifact(
     run_id: str, path: str, request: Request, client: Client = Depends(service)
 ) -> s.EntryOut:
     target = artifact_path(path)
-    reader = cast(BinaryIO, _BodyReader(request.stream()))
+    reader = cast(BinaryIO, RequestBody(request.stream()))
     entry = await run_in_threadpool(client.log_artifact_stream, run_id, reader, target)
     return s.EntryOut(entry=entry)
 
