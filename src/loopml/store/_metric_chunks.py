@@ -8,6 +8,7 @@ key's chunks, stably sorted by (step, timestamp).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -60,6 +61,20 @@ class PointColumns:
         ranked_values = np.where(np.isnan(self.values), -np.inf, self.values)
         index = int(np.lexsort((ranked_values, self.timestamps, self.steps))[-1])
         return int(self.steps[index]), int(self.timestamps[index]), float(self.values[index])
+
+
+_POINT = struct.Struct("<qqd")
+
+
+def encode_point(step: int, timestamp: int, value: float) -> bytes:
+    """The chunk of a single point: the same bytes as ``PointColumns.encode``, without NumPy."""
+    try:
+        return _HEADER + _POINT.pack(step, timestamp, value)
+    except struct.error as exc:
+        raise InvalidArgument(
+            "A metric step or timestamp does not fit in 64 bits: steps are integers and "
+            "timestamps milliseconds since the epoch."
+        ) from exc
 
 
 def _decode(data: bytes, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

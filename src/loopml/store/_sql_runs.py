@@ -248,7 +248,8 @@ def check_writable(conn: Connection, run_id: str, annotating_only: bool) -> None
         )
 
 
-def _write_params(conn: Connection, run_id: str, params: Sequence[Param]) -> None:
+def unique_params(params: Sequence[Param]) -> dict[str, str]:
+    """Key -> value; a key given twice with different values is refused."""
     wanted: dict[str, str] = {}
     for param in params:
         previous = wanted.setdefault(param.key, param.value)
@@ -257,6 +258,11 @@ def _write_params(conn: Connection, run_id: str, params: Sequence[Param]) -> Non
                 f"Param {param.key!r} appears twice in one batch with different values "
                 f"({previous!r} and {param.value!r})."
             )
+    return wanted
+
+
+def _write_params(conn: Connection, run_id: str, params: Sequence[Param]) -> None:
+    wanted = unique_params(params)
     existing: dict[str, str] = {}
     for chunk in _chunks(list(wanted)):
         existing.update(
@@ -280,8 +286,45 @@ def _write_params(conn: Connection, run_id: str, params: Sequence[Param]) -> Non
         conn.execute(PARAMS.insert(), new)
 
 
+# Columns of the rows ``metric_rows`` builds, in their order.
+CHUNK_COLUMNS = ("run_uuid", "key", "count", "data")
+LATEST_COLUMNS = ("run_uuid", "key", "value", "step", "timestamp", "is_nan")
+
+
 def _write_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
     """One packed chunk per key, and the latest point per key upserted."""
+    chunks: list[tuple[Any, ...]] = []
+    latest: list[tuple[Any, ...]] = []
+    metric_rows(run_id, metrics, chunks, latest)
+    conn.execute(
+        METRIC_CHUNKS.insert(), [dict(zip(CHUNK_COLUMNS, row, strict=True)) for row in chunks]
+    )
+    upsert(
+        conn,
+        LATEST_METRICS,
+        [dict(zip(LATEST_COLUMNS, row, strict=True)) for row in latest],
+        keys=("run_uuid", "key"),
+        update=("value", "step", "timestamp", "is_nan"),
+        where=_is_newer,
+    )
+
+
+def metric_rows(
+    run_id: str,
+    metrics: Sequence[Metric],
+    chunks: list[tuple[Any, ...]],
+    latest: list[tuple[Any, ...]],
+) -> None:
+    """Append the chunk row and the latest-point row of each key of ``metrics``.
+
+    Rows are tuples in the order of ``CHUNK_COLUMNS`` and ``LATEST_COLUMNS``.
+    """
+    if len(metrics) == 1:  # a run's one summary metric (bulk-created runs): no NumPy
+        point = metrics[0]
+        data = metric_chunks.encode_point(point.step, point.timestamp, point.value)
+        chunks.append((run_id, point.key, 1, data))
+        latest.append(_latest_row(run_id, point.key, point.step, point.timestamp, point.value))
+        return
     by_key: dict[str, tuple[list[int], list[int], list[float]]] = {}
     for metric in metrics:
         lists = by_key.get(metric.key)
@@ -290,33 +333,15 @@ def _write_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> 
         lists[0].append(metric.step)
         lists[1].append(metric.timestamp)
         lists[2].append(metric.value)
-    chunks, latest = [], []
     for key, lists in by_key.items():
         columns = PointColumns.from_lists(*lists)
-        chunks.append(
-            {"run_uuid": run_id, "key": key, "count": len(lists[0]), "data": columns.encode()}
-        )
-        step, timestamp, value = columns.latest()
-        is_nan = math.isnan(value)
-        latest.append(
-            {
-                "run_uuid": run_id,
-                "key": key,
-                "value": 0.0 if is_nan else value,
-                "step": step,
-                "timestamp": timestamp,
-                "is_nan": is_nan,
-            }
-        )
-    conn.execute(METRIC_CHUNKS.insert(), chunks)
-    upsert(
-        conn,
-        LATEST_METRICS,
-        latest,
-        keys=("run_uuid", "key"),
-        update=("value", "step", "timestamp", "is_nan"),
-        where=_is_newer,
-    )
+        chunks.append((run_id, key, len(lists[0]), columns.encode()))
+        latest.append(_latest_row(run_id, key, *columns.latest()))
+
+
+def _latest_row(run_id: str, key: str, step: int, timestamp: int, value: float) -> tuple[Any, ...]:
+    is_nan = math.isnan(value)
+    return (run_id, key, 0.0 if is_nan else value, step, timestamp, is_nan)
 
 
 def _is_newer(new: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select
 
-from loopml.core.ids import new_run_id
+from loopml.core.ids import new_run_id, new_run_ids
 from loopml.store import _sql_artifacts as artifacts
 from loopml.store import _sql_experiments as experiments
 from loopml.store import _sql_runs as runs
@@ -17,6 +17,7 @@ from loopml.store._database import Database
 from loopml.store._filter import parse_filter, parse_order_by
 from loopml.store._migrate import upgrade
 from loopml.store._paging import check_max_results, decode_token, encode_token
+from loopml.store._sql_bulk_runs import create_many
 from loopml.store._sql_search import apply_filter, apply_order, stage_filter
 from loopml.store.records import (
     ArtifactEntry,
@@ -24,6 +25,7 @@ from loopml.store.records import (
     Experiment,
     LifecycleStage,
     Metric,
+    NewRun,
     PagedList,
     Param,
     Run,
@@ -113,6 +115,13 @@ class SqlTrackingStore(TrackingStore):
                 parent_run_id,
                 user_id,
             )
+
+    def create_runs(self, experiment_id: str, runs: Sequence[NewRun]) -> list[str]:
+        ids = new_run_ids(len(runs))
+        if runs:
+            with self.db.write() as conn:
+                create_many(conn, experiment_id, list(zip(ids, runs, strict=True)))
+        return ids
 
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:

@@ -34,6 +34,7 @@ from loopml.store import (
     FileInfo,
     LifecycleStage,
     Metric,
+    NewRun,
     PagedList,
     Param,
     Run,
@@ -204,6 +205,46 @@ class Client:
             parent_run_id=parent_run_id,
             user_id=user,
         )
+
+    def create_runs(self, experiment_id: str, runs: Sequence[NewRun]) -> list[str]:
+        """Create whole runs (ended or not) in one write; return their ids in order.
+
+        For many runs known at once (tuning trials): every run is validated
+        first, then all are written together or, on bad input, none. The
+        store adds the system tags (run name, user, parent) as ``create_run``
+        does; ``user_id`` defaults to the user running this process.
+        """
+        user = _user()
+        checked = []
+        for new in runs:  # the per-run path of bulk writes: few objects per run
+            metrics, params, tags = validate_batch(new.metrics, new.params, new.tags)
+            name = validate_run_name(new.run_name)
+            status = _STATUSES.get(new.status) or _status(new.status)
+            if (
+                new.user_id
+                and status == new.status
+                and _same(metrics, new.metrics)
+                and _same(params, new.params)
+                and _same(tags, new.tags)
+            ):
+                checked.append(new)  # valid as given: nothing to copy
+                continue
+            checked.append(
+                NewRun(
+                    name,
+                    new.start_time,
+                    new.end_time,
+                    status,
+                    new.parent_run_id,
+                    new.user_id or user,
+                    tuple(metrics),
+                    tuple(params),
+                    tuple(tags),
+                )
+            )
+        if self._batcher is not None:
+            self._batcher.raise_pending_error()
+        return self.store.create_runs(str(experiment_id), checked)
 
     def get_run(self, run_id: str) -> Run:
         """The run with the latest value of each metric, its params, tags and inputs."""
@@ -445,6 +486,14 @@ class Client:
             grace_seconds=self.settings.gc_grace_seconds,
             dry_run=dry_run,
         )
+
+
+_STATUSES = {status.value: status.value for status in RunStatus}
+
+
+def _same(checked: Sequence[Any], given: Sequence[Any]) -> bool:
+    """Whether validation returned the very items given (nothing was normalized)."""
+    return len(checked) == len(given) and all(a is b for a, b in zip(checked, given, strict=True))
 
 
 def _status(status: str) -> str:
