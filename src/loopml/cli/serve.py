@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 
 from loopml.cli._output import console, fails_cleanly
 from loopml.core.errors import InvalidArgument
-from loopml.core.settings import load_settings
 
 
 @fails_cleanly
@@ -82,7 +82,7 @@ def serve(
         reload_interval=reload_interval,
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         onnx=not no_onnx,
-        onnx_cache=str(load_settings().home.expanduser() / "cache" / "onnx"),
+        onnx_cache=str(_settings_home() / "cache" / "onnx"),
     )
     if model_uri is not None:
         check_uri(model_uri)  # a typo fails here, not as a server that is never ready
@@ -105,3 +105,9 @@ def serve(
     os.environ[CONFIG_VARIABLE] = config.to_json()
     with multiprocess_metrics(workers):  # one /metrics for all workers
         uvicorn.run("loopml.serving:app_from_environment", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+
+
+def _settings_home() -> Path:
+    from loopml.core.settings import load_settings  # pydantic: loaded by this command only
+
+    return load_settings().home.expanduser()

@@ -1,0 +1,30 @@
+"""Atomic small-file writes for the data repository's own files (pointers, config)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from loopml.core.errors import StorageError
+
+TEMP_PREFIX = ".loopml-tmp-"
+"""Basename prefix of an in-progress write beside its target."""
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temp file and a rename.
+
+    A reader sees the old content or the new one, never a partial file, even
+    if the process dies mid-write. StorageError if the folder is not writable.
+    """
+    tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}-{path.name}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StorageError(f"could not write {path}: {exc.strerror or exc}") from exc

@@ -1,0 +1,105 @@
+"""``checkout``: restore the data pointers name, never losing unsaved local changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from data_support import blob_path, make_folder, run_git, write_file
+
+from loopml.core.errors import InvalidArgument, InvalidState
+from loopml.data._add import add
+from loopml.data._checkout import checkout
+from loopml.data._git import pointers_at
+from loopml.data._pointer import read_pointer
+from loopml.data._repo import DataRepo
+from loopml.data._status import status
+
+
+@pytest.fixture
+def tracked(repo: DataRepo) -> DataRepo:
+    make_folder(repo.root / "images", {"a": "aaa", "b": "bbb", "sub/c": "ccc"})
+    write_file(repo.root / "model.bin", b"weights")
+    add(repo, [Path("images"), Path("model.bin")])
+    return repo
+
+
+def test_restores_deleted_data_linked_and_protected(tracked: DataRepo) -> None:
+    shutil.rmtree(tracked.root / "images")
+    os.unlink(tracked.root / "model.bin")
+    report = checkout(tracked)
+    assert report.restored == ["images", "model.bin"] and report.complete
+    assert report.files_placed == 4
+    assert (tracked.root / "images" / "sub" / "c").read_text() == "ccc"
+    a = tracked.root / "images" / "a"
+    tree = tracked.cache.get_tree(read_pointer(tracked.root / "images.loopml").id)
+    assert a.stat().st_ino == blob_path(tracked, tree["a"].id).stat().st_ino
+    assert not a.stat().st_mode & stat.S_IWUSR
+    assert status(tracked).clean
+    assert checkout(tracked).unchanged == ["images", "model.bin"]
+
+
+def test_refuses_to_overwrite_local_changes_unless_forced(tracked: DataRepo) -> None:
+    write_file(tracked.root / "images" / "a", "edited")
+    write_file(tracked.root / "images" / "extra", "mine")
+    with pytest.raises(InvalidState) as caught:
+        checkout(tracked)
+    message = caught.value.message
+    assert "images/a" in message and "images/extra" in message and "--force" in message
+    assert (tracked.root / "images" / "a").read_text() == "edited"  # nothing touched
+    report = checkout(tracked, [Path("images")], force=True)
+    assert report.restored == ["images"] and report.files_removed == 1
+    assert (tracked.root / "images" / "a").read_text() == "aaa"
+    assert not (tracked.root / "images" / "extra").exists()
+    assert status(tracked).clean
+
+
+def test_changes_already_in_the_cache_are_not_local_changes(tracked: DataRepo) -> None:
+    write_file(tracked.root / "images" / "a", "version two")
+    add(tracked, [Path("images")])
+    v2 = read_pointer(tracked.root / "images.loopml")
+    write_file(tracked.root / "images" / "a", "aaa")
+    add(tracked, [Path("images")])  # back to v1 content; v2's bytes stay cached
+    pointer_file = tracked.root / "images.loopml"
+    report = checkout(tracked, pointers={pointer_file: v2})
+    assert report.restored == ["images"]
+    assert (tracked.root / "images" / "a").read_text() == "version two"
+    assert read_pointer(pointer_file) == v2  # the workspace pointer follows
+
+
+def test_checkout_of_a_git_revision(tracked: DataRepo) -> None:
+    run_git(tracked.root, "add", "-A")
+    run_git(tracked.root, "commit", "-q", "-m", "v1")
+    write_file(tracked.root / "images" / "b", "bbb v2")
+    os.unlink(tracked.root / "images" / "sub" / "c")
+    add(tracked, [Path("images")])
+    run_git(tracked.root, "commit", "-qam", "v2")
+    report = checkout(tracked, [Path("images")], pointers=pointers_at(tracked, "HEAD~1"))
+    assert report.restored == ["images"]
+    assert (tracked.root / "images" / "b").read_text() == "bbb"
+    assert (tracked.root / "images" / "sub" / "c").read_text() == "ccc"
+    assert "images.loopml" in run_git(tracked.root, "status", "--porcelain")
+    assert status(tracked).clean
+    with pytest.raises(InvalidArgument, match="none of nothing is tracked"):
+        checkout(tracked, [Path("nothing")], pointers=pointers_at(tracked, "HEAD"))
+
+
+def test_file_and_folder_swap_kinds(tracked: DataRepo) -> None:
+    shutil.rmtree(tracked.root / "images")
+    write_file(tracked.root / "images", "now a file")
+    with pytest.raises(InvalidState):
+        checkout(tracked, [Path("images")])
+    checkout(tracked, [Path("images")], force=True)
+    assert (tracked.root / "images" / "a").read_text() == "aaa"
+
+
+def test_content_missing_from_the_cache_is_reported(tracked: DataRepo) -> None:
+    pointer = read_pointer(tracked.root / "model.bin.loopml")
+    os.unlink(tracked.root / "model.bin")
+    blob_path(tracked, pointer.id).unlink()
+    report = checkout(tracked)
+    assert not report.complete and report.missing == {"model.bin": [""]}
+    assert not (tracked.root / "model.bin").exists()
