@@ -7,7 +7,12 @@ from collections.abc import Iterator, Sequence
 from sqlalchemy import Connection, delete, or_, select, union
 
 from loopml.core.clock import now_ms
-from loopml.store._models import ARTIFACTS, MODEL_VERSION_FILES, PREDICTION_SEGMENTS
+from loopml.store._models import (
+    ARTIFACTS,
+    DATASET_VERSIONS,
+    MODEL_VERSION_FILES,
+    PREDICTION_SEGMENTS,
+)
 from loopml.store._sql_runs import RUNS, check_writable
 from loopml.store._upsert import upsert
 from loopml.store.records import ArtifactEntry, LifecycleStage
@@ -47,12 +52,13 @@ def list_entries(conn: Connection, run_id: str, prefix: str) -> list[ArtifactEnt
 
 
 def referenced_blobs(conn: Connection) -> Iterator[str]:
-    """Blobs of run artifacts, model version snapshots (which outlive their runs) and
-    prediction-log segments."""
+    """Blobs of run artifacts, model version snapshots (which outlive their runs),
+    prediction-log segments and registered dataset versions (blobs or trees)."""
     query = union(
         select(ARTIFACTS.c.blob_id),
         select(MODEL_VERSION_FILES.c.blob_id),
         select(PREDICTION_SEGMENTS.c.blob_id),
+        select(DATASET_VERSIONS.c.content_id),
     )
     for (blob_id,) in conn.execute(query):
         yield blob_id
