@@ -22,6 +22,9 @@ def server(
         None, "--artifacts-uri", help="Where artifact bytes go: a folder or s3://bucket/prefix."
     ),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+    scheduler: bool = typer.Option(
+        False, "--scheduler", help="Also run pipeline schedules (`loopml pipelines schedule`)."
+    ),
 ) -> None:
     """Serve the tracking API to a team (and to the unmodified mlflow client)."""
     import uvicorn  # the [server] extra; imported only to serve
@@ -40,6 +43,8 @@ def server(
         os.environ["LOOPML_TRACKING_URI"] = store_uri
     if artifacts_uri:
         os.environ["LOOPML_OBJECT_STORE_URI"] = artifacts_uri
+    if scheduler:
+        os.environ["LOOPML_SCHEDULER_ENABLED"] = "true"
     console.print(f"loopml server on http://{host}:{port} ({workers} worker(s))")
     with multiprocess_metrics(workers):  # one /metrics for all workers
         uvicorn.run(

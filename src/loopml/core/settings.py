@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     chunking_threshold_bytes: int = 8 * 1024 * 1024
     gc_grace_seconds: float = 3600.0
     sqlite_busy_timeout_seconds: float = 60.0
+    # The server runs pipeline schedules only when asked (`loopml server --scheduler`).
+    scheduler_enabled: bool = False
+    scheduler_interval_seconds: float = 15.0
 
     def resolved_tracking_uri(self) -> str:
         """The metadata store URI: explicit, or SQLite under ``home``."""

@@ -11,12 +11,17 @@ from loopml.server import mlflow, native
 from loopml.server._errors import install_error_handlers
 from loopml.server._health import router as health_router
 from loopml.server._prometheus import install_metrics
+from loopml.server._scheduler import scheduler_lifespan
 from loopml.tracking import Client
 
 
-def create_app(client: Client) -> FastAPI:
-    """The server application over one tracking service."""
+def create_app(client: Client, *, scheduler_interval: float | None = None) -> FastAPI:
+    """The server application over one tracking service.
+
+    With ``scheduler_interval`` (seconds) the app also runs pipeline schedules.
+    """
     app = FastAPI(
+        lifespan=scheduler_lifespan(scheduler_interval),
         title="loopml",
         version=__version__,
         description="The loopml tracking server: native API at /api/v1, MLflow's at /api/2.0.",
@@ -35,4 +40,5 @@ def create_app(client: Client) -> FastAPI:
 def app_from_settings(settings: Settings | None = None) -> FastAPI:
     """The app for ``loopml server`` (and each uvicorn worker): stores from the settings."""
     resolved = settings or load_settings()
-    return create_app(Client(settings=resolved))
+    interval = resolved.scheduler_interval_seconds if resolved.scheduler_enabled else None
+    return create_app(Client(settings=resolved), scheduler_interval=interval)

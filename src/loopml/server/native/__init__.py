@@ -1,7 +1,9 @@
 """The native REST API, ``/api/v1``: every tracking operation of the SDK.
 
 Experiments, runs (logging, search, metric history, inputs), artifacts
-(streamed upload and download) and the model registry (``/registry``).
+(streamed upload and download), the model registry (``/registry``), deployments,
+datasets (``/datasets``, with their content under ``/dataset-content``) and
+pipelines (``/pipelines``: schedules, the step cache of remote pipeline runs).
 Handlers parse, call the tracking or registry service and render; errors are
 ``LoopmlError``s mapped by the app's one handler. JSON bodies are capped at
 64 MiB (413); artifact uploads stream without a cap.
@@ -11,7 +13,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from loopml.server.native import _artifacts, _deployments, _experiments, _registry, _runs
+from loopml.server.native import (
+    _artifacts,
+    _datasets,
+    _deployments,
+    _experiments,
+    _pipelines,
+    _registry,
+    _runs,
+)
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(_experiments.router)
@@ -19,5 +29,7 @@ router.include_router(_runs.router)
 router.include_router(_artifacts.router)
 router.include_router(_registry.router)
 router.include_router(_deployments.router)
+router.include_router(_datasets.router)
+router.include_router(_pipelines.router)
 
 __all__ = ["router"]

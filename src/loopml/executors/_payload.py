@@ -1,0 +1,141 @@
+"""What travels to a worker and back: a call, and its outcome, as bytes.
+
+A call is the function and its arguments pickled with cloudpickle (so
+closures and functions of ``__main__`` travel by value), together with the
+submitter's ``sys.path`` and working directory: a worker started long ago,
+or on another node, can then import the modules the submitter imported
+(``loopml pipelines run module:pipeline`` adds the current folder to the
+path, as ``python -m`` does). These are our own processes exchanging our
+own bytes; nothing here reads bytes from anyone else.
+
+An outcome is the function's value, or its exception with the traceback
+text; an exception that cannot be pickled comes back as ``ExecutorError``
+naming its type and message.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loopml.core.errors import InvalidArgument
+from loopml.executors._base import ExecutorError, RemoteTraceback, task_name
+
+
+@dataclass(frozen=True)
+class Call:
+    """A loaded call: what to run."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+# A local worker's answers (see ``_process_worker``): a call started; a call ended.
+STARTED = b"S"
+DONE = b"D"
+
+
+def pack_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+    """The call as bytes; InvalidArgument if the function or an argument cannot be pickled."""
+    import cloudpickle
+
+    try:
+        body = cloudpickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # pickling raises many types (TypeError, PicklingError...)
+        raise InvalidArgument(
+            f"Cannot send {task_name(fn)} to a worker: {type(exc).__name__}: {exc}. Pass "
+            "values that can be pickled (no open files, locks or connections), or use the "
+            "inline executor."
+        ) from exc
+    return pickle.dumps((list(sys.path), os.getcwd(), body), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_call(blob: bytes, *, chdir: bool) -> Call | bytes:
+    """The function and arguments of a packed call, or the packed outcome of why not.
+
+    ``chdir`` moves into the submitter's working directory first (local
+    workers share the machine; Ray workers may not). Loading imports the
+    task's modules, which is why a timeout starts after it.
+    """
+    try:
+        path, cwd, body = pickle.loads(blob)
+        for entry in reversed(path):
+            if entry not in sys.path:
+                sys.path.insert(0, entry)
+        if chdir and os.path.isdir(cwd):
+            os.chdir(cwd)
+        fn, args, kwargs = pickle.loads(body)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        return _failure(
+            ExecutorError(
+                f"The worker could not load the task: {type(exc).__name__}: {exc}. Its module "
+                "must be importable in the worker (same code and packages)."
+            )
+        )
+    return Call(fn, args, kwargs)
+
+
+def run_loaded(call: Call) -> bytes:
+    """Run a loaded call and pack its outcome (never raises for the call's own errors)."""
+    try:
+        value = call.fn(*call.args, **call.kwargs)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return _failure(exc)
+    try:
+        import cloudpickle
+
+        return pickle.dumps(("ok", cloudpickle.dumps(value)), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        return _failure(
+            ExecutorError(
+                f"{task_name(call.fn)} returned a {type(value).__name__} that cannot be sent "
+                f"back from the worker: {type(exc).__name__}: {exc}."
+            )
+        )
+
+
+def run_call(blob: bytes, *, chdir: bool) -> bytes:
+    """Load and run a packed call here; its packed outcome."""
+    loaded = load_call(blob, chdir=chdir)
+    return loaded if isinstance(loaded, bytes) else run_loaded(loaded)
+
+
+def _failure(exc: BaseException) -> bytes:
+    text = "".join(traceback.format_exception(exc))
+    try:
+        import cloudpickle
+
+        body: bytes | None = cloudpickle.dumps(exc)
+    except Exception:
+        body = None
+    return pickle.dumps(
+        ("error", body, text, type(exc).__name__, str(exc)), protocol=pickle.HIGHEST_PROTOCOL
+    )
+
+
+def read_outcome(blob: bytes) -> Any:
+    """The value of a packed outcome, or raise its exception (traceback as ``__cause__``)."""
+    message = pickle.loads(blob)
+    if message[0] == "ok":
+        return pickle.loads(message[1])
+    _, body, text, type_name, detail = message
+    exc: BaseException | None = None
+    if body is not None:
+        try:
+            exc = pickle.loads(body)
+        except Exception:
+            exc = None
+    if not isinstance(exc, BaseException):
+        exc = ExecutorError(f"The task raised {type_name}: {detail}")
+    exc.__cause__ = RemoteTraceback(text)
+    raise exc
