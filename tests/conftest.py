@@ -39,6 +39,10 @@ _TABLES = ", ".join(
         "deployments",
         "prediction_segments",
         "prediction_labels",
+        "datasets",
+        "dataset_versions",
+        "pipeline_schedules",
+        "step_cache",
     )
 )
 

@@ -19,10 +19,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from loopml._data_fluent import dataset_lineage, log_input, register_dataset
     from loopml._model_fluent import load_model, log_model, register_model
     from loopml.core.errors import LoopmlError
     from loopml.deployments import log_labels
     from loopml.models import autolog
+    from loopml.pipelines import PipelineRun, pipeline, run_pipeline, step
     from loopml.registry import (
         MetricGate,
         Registry,
@@ -60,7 +62,6 @@ if TYPE_CHECKING:
         log_artifacts,
         log_dict,
         log_figure,
-        log_input,
         log_metric,
         log_metrics,
         log_param,
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
         set_tracking_uri,
         start_run,
     )
+    from loopml.tuning import tune
 
 __version__ = "0.1.0"
 
@@ -86,6 +88,7 @@ __all__ = [
     "Metric",
     "MetricGate",
     "Param",
+    "PipelineRun",
     "Registry",
     "Run",
     "RunData",
@@ -98,6 +101,7 @@ __all__ = [
     "__version__",
     "active_run",
     "autolog",
+    "dataset_lineage",
     "delete_tag",
     "download_artifacts",
     "end_run",
@@ -119,15 +123,20 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "pipeline",
     "promote",
+    "register_dataset",
     "register_model",
     "rollback",
+    "run_pipeline",
     "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "step",
+    "tune",
 ]
 
 # Each name's home module, imported on first use (PEP 562): `import loopml.serving` or
@@ -142,6 +151,11 @@ _EXPORTS: dict[str, str] = {
     "Metric": "loopml.store",
     "MetricGate": "loopml.registry",
     "Param": "loopml.store",
+    "PipelineRun": "loopml.pipelines",
+    "pipeline": "loopml.pipelines",
+    "run_pipeline": "loopml.pipelines",
+    "step": "loopml.pipelines",
+    "tune": "loopml.tuning",
     "Registry": "loopml.registry",
     "Run": "loopml.store",
     "RunData": "loopml.store",
@@ -153,6 +167,7 @@ _EXPORTS: dict[str, str] = {
     "ViewType": "loopml.store",
     "active_run": "loopml.tracking",
     "autolog": "loopml.models",
+    "dataset_lineage": "loopml._data_fluent",
     "delete_tag": "loopml.tracking",
     "download_artifacts": "loopml.tracking",
     "end_run": "loopml.tracking",
@@ -166,7 +181,7 @@ _EXPORTS: dict[str, str] = {
     "log_artifacts": "loopml.tracking",
     "log_dict": "loopml.tracking",
     "log_figure": "loopml.tracking",
-    "log_input": "loopml.tracking",
+    "log_input": "loopml._data_fluent",
     "log_labels": "loopml.deployments",
     "log_metric": "loopml.tracking",
     "log_metrics": "loopml.tracking",
@@ -175,6 +190,7 @@ _EXPORTS: dict[str, str] = {
     "log_params": "loopml.tracking",
     "log_text": "loopml.tracking",
     "promote": "loopml.registry",
+    "register_dataset": "loopml._data_fluent",
     "register_model": "loopml._model_fluent",
     "rollback": "loopml.registry",
     "search_runs": "loopml.tracking",
@@ -186,7 +202,22 @@ _EXPORTS: dict[str, str] = {
 }
 # Subpackages `import loopml` used to import as a side effect: `lm.models.X` still works.
 _SUBMODULES = frozenset(
-    {"_model_fluent", "core", "deployments", "models", "objects", "registry", "store", "tracking"}
+    {
+        "_data_fluent",
+        "_model_fluent",
+        "core",
+        "data",
+        "datasets",
+        "deployments",
+        "executors",
+        "models",
+        "objects",
+        "pipelines",
+        "registry",
+        "store",
+        "tracking",
+        "tuning",
+    }
 )
 
 

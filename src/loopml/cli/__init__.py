@@ -5,15 +5,19 @@ from __future__ import annotations
 import typer
 
 from loopml.cli import (
+    data,
+    datasets,
     deployments,
     experiments,
     maintenance,
     models,
+    pipelines,
     quickstart,
     runs,
     serve,
     server,
     sync,
+    tune,
 )
 
 app = typer.Typer(
@@ -40,6 +44,10 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(deployments.app, name="deployments")
+app.add_typer(data.app, name="data")
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(tune.app, name="tune")
+app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(maintenance.db_app, name="db")
 app.command("gc")(maintenance.gc)
 app.command("quickstart")(quickstart.quickstart)

@@ -5,19 +5,29 @@ Only the modules of this package write SQL. Callers get frozen records.
 
 from loopml.store._base import SEARCH_MAX_RESULTS, TrackingStore
 from loopml.store._database import Database
+from loopml.store._dataset_base import DatasetStore
 from loopml.store._deployment_base import UPDATABLE_FIELDS, DeploymentStore, LabelColumns
 from loopml.store._filter import Comparison, OrderBy, parse_filter, parse_order_by
 from loopml.store._filter_terms import map_literals, rewrite_terms, split_terms
 from loopml.store._migrate import HEAD_REVISION, current_revision, upgrade
+from loopml.store._pipeline_base import MAX_CACHE_LOOKUP, PipelineStore
 from loopml.store._registry_base import (
     SEARCH_MODELS_MAX_RESULTS,
     SEARCH_VERSIONS_MAX_RESULTS,
     NewModelVersion,
     RegistryStore,
 )
+from loopml.store._sql_datasets import SqlDatasetStore
 from loopml.store._sql_deployments import SqlDeploymentStore
+from loopml.store._sql_pipelines import SqlPipelineStore
 from loopml.store._sql_registry import SqlRegistryStore
 from loopml.store._sql_store import SqlTrackingStore
+from loopml.store.dataset_records import (
+    ColumnProfile,
+    Dataset,
+    DatasetVersion,
+    NewDatasetVersion,
+)
 from loopml.store.deployment_records import (
     Deployment,
     PredictionLabel,
@@ -25,6 +35,7 @@ from loopml.store.deployment_records import (
     PredictionSegment,
     Role,
 )
+from loopml.store.pipeline_records import MissedRuns, Schedule, StepCacheEntry
 from loopml.store.records import (
     ArtifactEntry,
     DatasetInput,
@@ -33,6 +44,7 @@ from loopml.store.records import (
     FileInfo,
     LifecycleStage,
     Metric,
+    NewRun,
     PagedList,
     Param,
     Run,
@@ -57,6 +69,7 @@ from loopml.store.registry_records import (
 
 __all__ = [
     "HEAD_REVISION",
+    "MAX_CACHE_LOOKUP",
     "SEARCH_MAX_RESULTS",
     "SEARCH_MODELS_MAX_RESULTS",
     "SEARCH_VERSIONS_MAX_RESULTS",
@@ -64,9 +77,13 @@ __all__ = [
     "AliasAction",
     "AliasEvent",
     "ArtifactEntry",
+    "ColumnProfile",
     "Comparison",
     "Database",
+    "Dataset",
     "DatasetInput",
+    "DatasetStore",
+    "DatasetVersion",
     "Deployment",
     "DeploymentStore",
     "Experiment",
@@ -76,13 +93,17 @@ __all__ = [
     "LabelColumns",
     "LifecycleStage",
     "Metric",
+    "MissedRuns",
     "ModelVersion",
     "ModelVersionFile",
     "ModelVersionStatus",
+    "NewDatasetVersion",
     "NewModelVersion",
+    "NewRun",
     "OrderBy",
     "PagedList",
     "Param",
+    "PipelineStore",
     "PredictionLabel",
     "PredictionRecord",
     "PredictionSegment",
@@ -96,10 +117,14 @@ __all__ = [
     "RunInputs",
     "RunStatus",
     "RunTag",
+    "Schedule",
+    "SqlDatasetStore",
     "SqlDeploymentStore",
+    "SqlPipelineStore",
     "SqlRegistryStore",
     "SqlTrackingStore",
     "Stage",
+    "StepCacheEntry",
     "TrackingStore",
     "ViewType",
     "current_revision",

@@ -363,3 +363,99 @@ class PredictionLabelRow(Base):
 DEPLOYMENTS = _table(DeploymentRow)
 PREDICTION_SEGMENTS = _table(PredictionSegmentRow)
 PREDICTION_LABELS = _table(PredictionLabelRow)
+
+
+# -- datasets (issue 7) ------------------------------------------------------------------
+
+
+class DatasetRow(Base):
+    """A dataset name; ``last_version`` numbers its versions (never reused)."""
+
+    __tablename__ = "datasets"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    creation_time: Mapped[int] = mapped_column(BigInteger)
+    last_updated_time: Mapped[int] = mapped_column(BigInteger)
+    last_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DatasetVersionRow(Base):
+    """An immutable dataset version: content in the object store and what it holds.
+
+    One version per (name, content): registering the same content again finds it.
+    ``schema``, ``tags`` and ``profile`` are JSON texts.
+    """
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (Index("ix_dataset_versions_content", "name", "content_id"),)
+
+    name: Mapped[str] = mapped_column(
+        ForeignKey("datasets.name", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    size: Mapped[int] = mapped_column(BigInteger)
+    files: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[str] = mapped_column(Text, default="{}")
+    user_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    creation_time: Mapped[int] = mapped_column(BigInteger)
+    schema: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rows: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    profile: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+DATASETS = _table(DatasetRow)
+DATASET_VERSIONS = _table(DatasetVersionRow)
+
+
+# -- pipelines: schedules and the step cache (issue 8) -----------------------------------
+
+
+class PipelineScheduleRow(Base):
+    """A pipeline run on a cron schedule by the server's scheduler.
+
+    ``params`` is a JSON object of the pipeline's parameters (as given on the
+    command line). ``next_run_time`` is the compare-and-set token: a scheduler
+    takes a due schedule by moving it, so only one worker runs each slot.
+    """
+
+    __tablename__ = "pipeline_schedules"
+    __table_args__ = (Index("ix_pipeline_schedules_due", "next_run_time"),)
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    target: Mapped[str] = mapped_column(Text)
+    cron: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    missed: Mapped[str] = mapped_column(String(16))
+    executor: Mapped[str] = mapped_column(String(16))
+    workdir: Mapped[str] = mapped_column(Text)
+    next_run_time: Mapped[int] = mapped_column(BigInteger)
+    last_fire_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    updated_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class StepCacheRow(Base):
+    """The step run whose outputs a cache key stands for (deleted with the run).
+
+    ``outputs`` is a JSON object: output name -> format, id and the files
+    (path, blob id, size) in that run's artifact index.
+    """
+
+    __tablename__ = "step_cache"
+
+    cache_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    outputs: Mapped[str] = mapped_column(Text)
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
+PIPELINE_SCHEDULES = _table(PipelineScheduleRow)
+STEP_CACHE = _table(StepCacheRow)
