@@ -11,9 +11,10 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
+import loopml as lm
 from loopml.core.settings import Settings
 from loopml.store import SqlTrackingStore
-from loopml.tracking import Client
+from loopml.tracking import Client, get_client
 from s3_server import S3Server, moto_server
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -122,3 +123,37 @@ def client(store_uri: str, settings: Settings, tmp_path: Path) -> Iterator[Clien
     tracking = Client(store_uri, settings=settings, object_store_uri=str(tmp_path / "objects"))
     yield tracking
     tracking.close()
+
+
+def _point_sdk_at(uri: str, tmp_path: Path) -> Iterator[str]:
+    lm.set_tracking_uri(uri)
+    yield uri
+    while lm.active_run() is not None:
+        lm.end_run()
+    get_client().close()
+    lm.set_tracking_uri(f"sqlite:///{tmp_path / 'unused.db'}")
+
+
+@pytest.fixture
+def sdk(tmp_path: Path) -> Iterator[str]:
+    """The fluent SDK on a fresh SQLite store; every run a test left open is ended."""
+    yield from _point_sdk_at(f"sqlite:///{tmp_path / 'loopml.db'}", tmp_path)
+
+
+@pytest.fixture
+def sdk_any_store(store_uri: str, tmp_path: Path) -> Iterator[str]:
+    """The fluent SDK on a clean store, once on SQLite and once on PostgreSQL."""
+    yield from _point_sdk_at(store_uri, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def ray_instance() -> Iterator[None]:
+    """A local Ray instance with 2 CPUs for the tests of one module (skipped without Ray).
+
+    Modules using it mark themselves ``pytest.mark.xdist_group("ray")`` so one
+    xdist worker runs them all, one Ray at a time.
+    """
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False)
+    yield
+    ray.shutdown()

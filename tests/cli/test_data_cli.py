@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from git_work_tree import init_git_work_tree
+
 LOOPML = str(Path(sys.executable).with_name("loopml"))
 
 
@@ -19,13 +21,7 @@ def _git(root: Path, *args: str) -> None:
 
 @pytest.fixture
 def work(tmp_path: Path) -> Path:
-    root = tmp_path / "work"
-    root.mkdir()
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "config", "user.name", "Cli Tester")
-    _git(root, "config", "user.email", "cli@example.com")
-    _git(root, "config", "commit.gpgsign", "false")
-    return root
+    return init_git_work_tree(tmp_path / "work")
 
 
 def _cli(cwd: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:

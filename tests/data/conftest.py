@@ -11,21 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from data_support import run_git
+from data_support import make_folder, write_file
 
+from git_work_tree import init_git_work_tree
+from loopml.data._add import add
 from loopml.data._repo import DataRepo
 
 
 @pytest.fixture
 def git_root(tmp_path: Path) -> Path:
     """An empty git work tree with a committer identity."""
-    root = tmp_path / "work"
-    root.mkdir()
-    run_git(root, "init", "-q", "-b", "main")
-    run_git(root, "config", "user.name", "Data Tester")
-    run_git(root, "config", "user.email", "data@example.com")
-    run_git(root, "config", "commit.gpgsign", "false")
-    return root
+    return init_git_work_tree(tmp_path / "work")
 
 
 @pytest.fixture
@@ -40,3 +36,12 @@ def repo(git_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataRepo]:
     data_repo.save_config(dataclasses.replace(data_repo.config(), link="hardlink"))
     yield data_repo
     data_repo.close()
+
+
+@pytest.fixture
+def tracked(repo: DataRepo) -> DataRepo:
+    """``repo`` with a folder (images: a, b, sub/c) and a file (model.bin) added."""
+    make_folder(repo.root / "images", {"a": "aaa", "b": "bbb", "sub/c": "ccc"})
+    write_file(repo.root / "model.bin", b"weights")
+    add(repo, [Path("images"), Path("model.bin")])
+    return repo

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from data_support import blob_path, make_folder, run_git, write_file
+from data_support import blob_path, run_git, write_file
 
 from loopml.core.errors import InvalidArgument, InvalidState
 from loopml.data._add import add
@@ -17,14 +17,6 @@ from loopml.data._git import pointers_at
 from loopml.data._pointer import read_pointer
 from loopml.data._repo import DataRepo
 from loopml.data._status import status
-
-
-@pytest.fixture
-def tracked(repo: DataRepo) -> DataRepo:
-    make_folder(repo.root / "images", {"a": "aaa", "b": "bbb", "sub/c": "ccc"})
-    write_file(repo.root / "model.bin", b"weights")
-    add(repo, [Path("images"), Path("model.bin")])
-    return repo
 
 
 def test_restores_deleted_data_linked_and_protected(tracked: DataRepo) -> None:

@@ -8,20 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from data_support import blob_path, make_folder, write_file
+from data_support import blob_path, write_file
 
 from loopml.core.errors import InvalidArgument, NotFound
 from loopml.data._add import add
 from loopml.data._repo import DataRepo
 from loopml.data._status import status
-
-
-@pytest.fixture
-def tracked(repo: DataRepo) -> DataRepo:
-    make_folder(repo.root / "images", {"a": "aaa", "b": "bbb", "sub/c": "ccc"})
-    write_file(repo.root / "model.bin", b"weights")
-    add(repo, [Path("images"), Path("model.bin")])
-    return repo
 
 
 def test_clean_after_add(tracked: DataRepo) -> None:

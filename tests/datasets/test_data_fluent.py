@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,21 +9,9 @@ from datasets_support import write_csv
 
 import loopml as lm
 from loopml.core.errors import InvalidArgument, NotFound
-from loopml.tracking import _fluent
 
 
-@pytest.fixture
-def fluent(store_uri: str, tmp_path: Path) -> Iterator[str]:
-    """The fluent SDK pointed at a clean store; every run it left open is ended."""
-    lm.set_tracking_uri(store_uri)
-    yield store_uri
-    while lm.active_run() is not None:
-        lm.end_run()
-    _fluent.get_client().close()
-    lm.set_tracking_uri(f"sqlite:///{tmp_path / 'unused.db'}")
-
-
-def test_register_log_and_trace_back_from_a_model(fluent: str, tmp_path: Path) -> None:
+def test_register_log_and_trace_back_from_a_model(sdk_any_store: str, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "iris.csv")
     v1 = lm.register_dataset("iris", source, description="v1", tags={"team": "bio"})
     assert (v1.version, v1.rows, v1.tags) == (1, 4, {"team": "bio"})
@@ -42,7 +29,7 @@ def test_register_log_and_trace_back_from_a_model(fluent: str, tmp_path: Path) -
 
 
 def test_log_input_starts_a_run_like_mlflow_and_takes_dataset_inputs(
-    fluent: str, tmp_path: Path
+    sdk_any_store: str, tmp_path: Path
 ) -> None:
     v = lm.register_dataset("iris", write_csv(tmp_path / "iris.csv"))
     lm.log_input("iris@1")  # no active run: one is started, as MLflow does
@@ -64,7 +51,7 @@ def test_log_input_starts_a_run_like_mlflow_and_takes_dataset_inputs(
     assert lm.dataset_lineage(other) == [v]
 
 
-def test_bad_references_start_no_run_and_record_nothing(fluent: str, tmp_path: Path) -> None:
+def test_bad_references_start_no_run_and_record_nothing(sdk_any_store: str, tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="iris"):
         lm.log_input("iris")
     assert lm.active_run() is None
@@ -74,7 +61,7 @@ def test_bad_references_start_no_run_and_record_nothing(fluent: str, tmp_path: P
         lm.register_dataset("iris", tmp_path / "nowhere.csv")
     with pytest.raises(InvalidArgument):
         lm.register_dataset("bad/name", write_csv(tmp_path / "x.csv"))
-    explicit = lm.Client(fluent)
+    explicit = lm.Client(sdk_any_store)
     with pytest.raises(InvalidArgument, match="No active run"):
         lm.log_input(lm.DatasetInput("raw", "abc"), client=explicit)
     explicit.close()

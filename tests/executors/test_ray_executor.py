@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import executors_support as tasks
 import pytest
 
@@ -17,14 +15,6 @@ from loopml.executors import (
 from loopml.executors._ray import ray_options
 
 pytestmark = pytest.mark.xdist_group("ray")
-
-
-@pytest.fixture(scope="module")
-def ray_instance() -> Iterator[None]:
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False)
-    yield
-    ray.shutdown()
 
 
 def test_tasks_run_on_ray_as_on_the_local_pool(ray_instance: None) -> None:

@@ -27,18 +27,3 @@ def sqlite_client(tmp_path: Path) -> Iterator[Client]:
     tracking = Client(f"sqlite:///{tmp_path / 'loopml.db'}", settings=settings)
     yield tracking
     tracking.close()
-
-
-@pytest.fixture
-def fluent(tmp_path: Path) -> Iterator[str]:
-    """The fluent SDK pointed at a clean SQLite store; every run it left open is ended."""
-    import loopml as lm
-    from loopml.tracking import _fluent
-
-    uri = f"sqlite:///{tmp_path / 'fluent.db'}"
-    lm.set_tracking_uri(uri)
-    yield uri
-    while lm.active_run() is not None:
-        lm.end_run()
-    _fluent.get_client().close()
-    lm.set_tracking_uri(f"sqlite:///{tmp_path / 'unused.db'}")

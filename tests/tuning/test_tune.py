@@ -301,7 +301,7 @@ def test_odd_param_names_are_kept_exactly_in_the_record(sqlite_client: Client) -
     assert set(resumed.study.trials[0].params) == {"w[0]", "../up"}
 
 
-def test_fluent_study_nests_under_the_active_run(fluent: str) -> None:
+def test_fluent_study_nests_under_the_active_run(sdk: str) -> None:
     lm.set_experiment("tuning")
     with lm.start_run() as outer:
         result = tune(quadratic, n_trials=2)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 
 import optuna
 import pytest
@@ -152,15 +151,8 @@ def test_an_objective_workers_cannot_load_is_refused_first(sqlite_client: Client
     assert list(sqlite_client.search_runs(["0"])) == []
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False)
-    yield
-    ray.shutdown()
-
-
-def test_ray_runs_the_same_study(local_ray: None, sqlite_client: Client) -> None:
+@pytest.mark.xdist_group("ray")
+def test_ray_runs_the_same_study(ray_instance: None, sqlite_client: Client) -> None:
     result = tune(
         reporting,
         n_trials=8,

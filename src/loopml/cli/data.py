@@ -9,7 +9,7 @@ does not use. Long work shows Rich progress bars on stderr.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -339,7 +339,18 @@ def log(
 # -- push, pull, fetch -------------------------------------------------------------------------
 
 
-def _print_transfer(verb: str, report: Any) -> None:
+def _transfer(
+    run: Callable[..., Any], targets: list[Path], remote: str, jobs: int, **extra: Any
+) -> Any:
+    """Run a push, fetch or pull of ``targets`` with a progress display; its report."""
+    with _progress() as progress:
+        return run(_repo(), _paths(targets), remote=remote, jobs=jobs, progress=progress, **extra)
+
+
+def _print_transfer(verb: str, report: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(report)
+        return
     _say(
         f"{verb} {report.copied} objects ({report.bytes:,} bytes); {report.skipped} already there."
     )
@@ -374,12 +385,7 @@ def push(
     """Upload the cached objects the pointers need and the remote lacks."""
     from loopml.data._remote import push as data_push
 
-    with _progress() as progress:
-        report = data_push(_repo(), _paths(targets), remote=remote, jobs=jobs, progress=progress)
-    if as_json:
-        print_json(report)
-        return
-    _print_transfer("Pushed", report)
+    _print_transfer("Pushed", _transfer(data_push, targets, remote, jobs), as_json)
 
 
 @app.command("fetch")
@@ -394,14 +400,7 @@ def fetch(
     """Download into the cache the objects the pointers need (the workspace is untouched)."""
     from loopml.data._remote import fetch as data_fetch
 
-    with _progress() as progress:
-        report = data_fetch(
-            _repo(), _paths(targets), remote=remote, jobs=jobs, progress=progress, rev=rev
-        )
-    if as_json:
-        print_json(report)
-        return
-    _print_transfer("Fetched", report)
+    _print_transfer("Fetched", _transfer(data_fetch, targets, remote, jobs, rev=rev), as_json)
 
 
 @app.command("pull")
@@ -416,17 +415,11 @@ def pull(
     """Fetch what the pointers need, then check it out into the workspace."""
     from loopml.data._remote import pull as data_pull
 
-    with _progress() as progress:
-        report = data_pull(
-            _repo(), _paths(targets), remote=remote, jobs=jobs, progress=progress, force=force
-        )
-    if as_json:
-        print_json(report)
-        return
-    restored = getattr(report, "checkout", None)
+    report = _transfer(data_pull, targets, remote, jobs, force=force)
+    restored = None if as_json else getattr(report, "checkout", None)
     if restored is not None:
         _print_checkout(restored, None)
-    _print_transfer("Fetched", report)
+    _print_transfer("Fetched", report, as_json)
     if restored is not None and not restored.complete:
         raise typer.Exit(code=1)
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from loopml.core.errors import InvalidArgument
+from loopml.core.text import check_text
 from loopml.registry import validate_model_name
 from loopml.store.dataset_records import DATASET_SCHEME
 
@@ -20,16 +21,6 @@ MAX_TAG_VALUE_LENGTH = 5_000
 MAX_DESCRIPTION_LENGTH = 100_000
 MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the database
 REFERENCE_HELP = "give NAME, NAME@VERSION or NAME:VERSION, e.g. iris@3"
-
-
-def _text(value: object, what: str, limit: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidArgument(f"Invalid {what} {value!r}: it must be a string.")
-    if "\x00" in value:
-        raise InvalidArgument(f"Invalid {what} {value[:60]!r}: it contains a NUL character.")
-    if len(value) > limit:
-        raise InvalidArgument(f"Invalid {what} {value[:40]!r}...: longer than {limit} characters.")
-    return value
 
 
 def validate_dataset_name(name: object) -> str:
@@ -89,7 +80,7 @@ def _version_in(ref: str, text: str) -> int:
 def validate_description(description: object) -> str:
     if description is None:
         return ""
-    return _text(description, "description", MAX_DESCRIPTION_LENGTH)
+    return check_text(description, "description", MAX_DESCRIPTION_LENGTH)
 
 
 def validate_tags(tags: Mapping[Any, Any] | None) -> dict[str, str]:
@@ -100,7 +91,7 @@ def validate_tags(tags: Mapping[Any, Any] | None) -> dict[str, str]:
         raise InvalidArgument(f"Invalid tags {tags!r}: give a mapping of key to value.")
     checked: dict[str, str] = {}
     for key, value in tags.items():
-        text = _text(key, "tag key", MAX_TAG_KEY_LENGTH)
+        text = check_text(key, "tag key", MAX_TAG_KEY_LENGTH)
         if not text.strip() or any(ord(c) < 32 for c in text):
             raise InvalidArgument(
                 f"Invalid tag key {text!r}: keys are non-empty, without control characters."
@@ -108,5 +99,5 @@ def validate_tags(tags: Mapping[Any, Any] | None) -> dict[str, str]:
         if value is None:
             raise InvalidArgument(f"Tag {text!r} has no value: give a string.")
         shown = value if isinstance(value, str) else str(value)
-        checked[text] = _text(shown, f"value of tag {text!r}", MAX_TAG_VALUE_LENGTH)
+        checked[text] = check_text(shown, f"value of tag {text!r}", MAX_TAG_VALUE_LENGTH)
     return checked

@@ -13,6 +13,7 @@ from typing import Any
 
 from loopml.core.errors import InvalidArgument
 from loopml.core.ids import is_run_id
+from loopml.core.text import check_text
 from loopml.objects import validate_tree_path
 from loopml.registry import parse_models_uri, validate_model_name
 
@@ -22,16 +23,6 @@ MAX_DESCRIPTION_LENGTH = 100_000
 MAX_REQUEST_ID_LENGTH = 256
 
 
-def _text(value: object, what: str, limit: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidArgument(f"Invalid {what} {value!r}: it must be a string.")
-    if "\x00" in value:
-        raise InvalidArgument(f"Invalid {what} {value[:60]!r}: it contains a NUL character.")
-    if len(value) > limit:
-        raise InvalidArgument(f"Invalid {what} {value[:40]!r}...: longer than {limit} characters.")
-    return value
-
-
 def validate_deployment_name(name: object) -> str:
     """The registered-model rule: non-empty, no '/' or ':', stays itself as a path."""
     return validate_model_name(name, "deployment name")
@@ -39,7 +30,7 @@ def validate_deployment_name(name: object) -> str:
 
 def validate_model_uri(uri: object, what: str = "model_uri") -> str:
     """``models:/<name>/<version>``, ``models:/<name>@<alias>`` or ``runs:/<run id>/<path>``."""
-    text = _text(uri, what, MAX_URI_LENGTH)
+    text = check_text(uri, what, MAX_URI_LENGTH)
     if text.startswith("models:/"):
         try:
             parse_models_uri(text)
@@ -84,13 +75,13 @@ def validate_weight(weight: object) -> float:
 def validate_description(description: object) -> str:
     if description is None:
         return ""
-    return _text(description, "description", MAX_DESCRIPTION_LENGTH)
+    return check_text(description, "description", MAX_DESCRIPTION_LENGTH)
 
 
 def validate_request_id(request_id: object) -> str:
     if isinstance(request_id, int) and not isinstance(request_id, bool):
         request_id = str(request_id)
-    text = _text(request_id, "request_id", MAX_REQUEST_ID_LENGTH)
+    text = check_text(request_id, "request_id", MAX_REQUEST_ID_LENGTH)
     if not text:
         raise InvalidArgument("Invalid request_id '': it must not be empty.")
     return text

@@ -10,12 +10,14 @@ task is killed past it and its future raises ``StepTimeout``) and optional
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Self, TypeVar
 
-from loopml.core.errors import InvalidArgument, LoopmlError
+from loopml.core.errors import InvalidArgument, InvalidState, LoopmlError
 
 T = TypeVar("T")
 
@@ -43,11 +45,31 @@ class RemoteTraceback(Exception):
         return f"\n--- traceback in the worker ---\n{self.text}"
 
 
-@runtime_checkable
-class Executor(Protocol):
-    """Runs functions and hands back futures; ``max_workers`` tasks at most run at once."""
+@dataclass(frozen=True, slots=True)
+class Call(Generic[T]):
+    """One call to run, with the ``timeout`` and ``resources`` it was submitted with (checked)."""
+
+    fn: Callable[..., T]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    timeout: float | None = None
+    resources: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """A readable name of the function, for error messages."""
+        return task_name(self.fn)
+
+
+class Executor(abc.ABC):
+    """Runs functions and hands back futures; ``max_workers`` tasks at most run at once.
+
+    ``submit`` checks the arguments every executor shares, then hands the
+    call to ``_submit``; a subclass implements ``_submit`` and ``shutdown``.
+    """
 
     max_workers: int
+    _closed: bool = False
 
     def submit(
         self,
@@ -64,18 +86,29 @@ class Executor(Protocol):
         makes the future raise ``StepTimeout``. Functions and arguments must be
         picklable with cloudpickle (closures and ``__main__`` functions are).
         """
-        ...
+        call = Call(fn, args, kwargs, check_timeout(timeout), check_resources(resources))
+        return self._submit(call)
 
+    @abc.abstractmethod
+    def _submit(self, call: Call[T]) -> Future[T]:
+        """Queue or run one call whose ``timeout`` and ``resources`` are already checked."""
+
+    @abc.abstractmethod
     def shutdown(self, kill: bool = False) -> None:
         """Stop taking tasks: pending ones are cancelled; running ones finish first,
         or with ``kill=True`` are stopped at once (their futures raise ExecutorError)."""
-        ...
 
-    def __enter__(self) -> Executor: ...
+    def _check_open(self) -> None:
+        """InvalidState once ``shutdown`` was called (subclasses call it under their lock)."""
+        if self._closed:
+            raise InvalidState("This executor is shut down: create a new one.")
+
+    def __enter__(self) -> Self:
+        return self
 
     def __exit__(self, *exc: object) -> None:
         """Shut down; running tasks are killed when the block is left by an exception."""
-        ...
+        self.shutdown(kill=exc[0] is not None)
 
 
 def check_timeout(timeout: float | None) -> float | None:

@@ -10,17 +10,15 @@ once it has finished.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from loopml.core.errors import InvalidState
-from loopml.executors._base import StepTimeout, check_resources, check_timeout, task_name
+from loopml.executors._base import Call, Executor, StepTimeout
 
 T = TypeVar("T")
 
 
-class InlineExecutor:
+class InlineExecutor(Executor):
     """Runs tasks one at a time in the caller's thread; ``max_workers`` is 1."""
 
     max_workers = 1
@@ -28,37 +26,20 @@ class InlineExecutor:
     def __init__(self) -> None:
         self._closed = False
 
-    def __enter__(self) -> InlineExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-
-    def submit(
-        self,
-        fn: Callable[..., T],
-        /,
-        *args: Any,
-        timeout: float | None = None,
-        resources: Mapping[str, float] | None = None,
-        **kwargs: Any,
-    ) -> Future[T]:
-        limit = check_timeout(timeout)
-        check_resources(resources)
-        if self._closed:
-            raise InvalidState("This executor is shut down: create a new one.")
+    def _submit(self, call: Call[T]) -> Future[T]:
+        self._check_open()
         future: Future[T] = Future()
         future.set_running_or_notify_cancel()
         started = time.monotonic()
         try:
-            value = fn(*args, **kwargs)
+            value = call.fn(*call.args, **call.kwargs)
         except Exception as exc:
             future.set_exception(exc)
             return future
-        if limit is not None and time.monotonic() - started > limit:
+        if call.timeout is not None and time.monotonic() - started > call.timeout:
             future.set_exception(
                 StepTimeout(
-                    f"{task_name(fn)} ran longer than its timeout of {limit:g} s (the inline "
+                    f"{call.name} ran longer than its timeout of {call.timeout:g} s (the inline "
                     "executor cannot stop a task, so it failed once it returned)."
                 )
             )

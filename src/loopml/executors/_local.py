@@ -19,41 +19,29 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from loopml.core.errors import InvalidState
 from loopml.executors._base import (
+    Call,
+    Executor,
     ExecutorError,
-    StepTimeout,
     WorkerCrashed,
     check_max_workers,
-    check_resources,
-    check_timeout,
-    task_name,
 )
-from loopml.executors._payload import DONE, STARTED, pack_call, read_outcome
+from loopml.executors._payload import DONE, STARTED, PackedTask, read_outcome
 
 T = TypeVar("T")
-
-
-@dataclass(eq=False)
-class _Task:
-    future: Future[Any]
-    blob: bytes
-    name: str
-    timeout: float | None
-    deadline: float | None = None
 
 
 @dataclass(eq=False)
 class _Worker:
     process: subprocess.Popen[bytes]
     conn: Connection
-    task: _Task | None = field(default=None)
+    task: PackedTask | None = field(default=None)
 
     @classmethod
     def start(cls, preload: tuple[str, ...]) -> _Worker:
@@ -87,7 +75,7 @@ class _Worker:
             self.kill()
 
 
-class LocalExecutor:
+class LocalExecutor(Executor):
     """Runs tasks in up to ``max_workers`` local processes (default: one per CPU).
 
     ``preload`` names modules each worker imports when it starts, before any
@@ -98,7 +86,7 @@ class LocalExecutor:
         self.max_workers = check_max_workers(max_workers, os.cpu_count() or 1)
         self._preload = tuple(preload)
         self._lock = threading.Lock()
-        self._pending: deque[_Task] = deque()
+        self._pending: deque[PackedTask] = deque()
         self._idle: list[_Worker] = []
         self._busy: list[_Worker] = []
         self._wake_out, self._wake_in = (Connection(s.detach()) for s in socket.socketpair())
@@ -106,27 +94,11 @@ class LocalExecutor:
         self._closed = False
         self._kill = False
 
-    def __enter__(self) -> LocalExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown(kill=exc[0] is not None)
-
-    def submit(
-        self,
-        fn: Callable[..., T],
-        /,
-        *args: Any,
-        timeout: float | None = None,
-        resources: Mapping[str, float] | None = None,
-        **kwargs: Any,
-    ) -> Future[T]:
-        limit = check_timeout(timeout)
-        check_resources(resources)  # validated; a local pool has no resource model
-        task = _Task(Future(), pack_call(fn, args, kwargs), task_name(fn), limit)
+    def _submit(self, call: Call[T]) -> Future[T]:
+        # call.resources were validated; a local pool has no resource model
+        task = PackedTask.of(call)
         with self._lock:
-            if self._closed:
-                raise InvalidState("This executor is shut down: create a new one.")
+            self._check_open()
             self._pending.append(task)
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -230,12 +202,7 @@ class LocalExecutor:
             if task.deadline <= now:
                 self._busy.remove(worker)
                 worker.kill()
-                task.future.set_exception(
-                    StepTimeout(
-                        f"{task.name} ran longer than its timeout of {task.timeout:g} s and was "
-                        "stopped. Raise the timeout, or make the task faster."
-                    )
-                )
+                task.future.set_exception(task.timed_out("stopped"))
 
     def _kill_busy(self, why: str) -> None:
         for worker in self._busy:

@@ -19,34 +19,48 @@ import os
 import pickle
 import sys
 import traceback
-from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from loopml.core.errors import InvalidArgument
-from loopml.executors._base import ExecutorError, RemoteTraceback, task_name
-
-
-@dataclass(frozen=True)
-class Call:
-    """A loaded call: what to run."""
-
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-
+from loopml.executors._base import Call, ExecutorError, RemoteTraceback, StepTimeout, task_name
 
 # A local worker's answers (see ``_process_worker``): a call started; a call ended.
 STARTED = b"S"
 DONE = b"D"
 
 
-def pack_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+@dataclass(eq=False)
+class PackedTask:
+    """A submitted call on its way to a worker process: its future, bytes and deadline."""
+
+    future: Future[Any]
+    blob: bytes
+    name: str
+    timeout: float | None
+    deadline: float | None = None
+
+    @classmethod
+    def of(cls, call: Call[Any]) -> Self:
+        """The call packed (InvalidArgument if it cannot be pickled), with a new future."""
+        return cls(Future(), pack_call(call), call.name, call.timeout)
+
+    def timed_out(self, how: str) -> StepTimeout:
+        """The error of a task stopped at its deadline (``how``: what was done to it)."""
+        return StepTimeout(
+            f"{self.name} ran longer than its timeout of {self.timeout:g} s and was {how}. "
+            "Raise the timeout, or make the task faster."
+        )
+
+
+def pack_call(call: Call[Any]) -> bytes:
     """The call as bytes; InvalidArgument if the function or an argument cannot be pickled."""
     import cloudpickle
 
+    fn = call.fn
     try:
-        body = cloudpickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        body = cloudpickle.dumps((fn, call.args, call.kwargs), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # pickling raises many types (TypeError, PicklingError...)
         raise InvalidArgument(
             f"Cannot send {task_name(fn)} to a worker: {type(exc).__name__}: {exc}. Pass "
@@ -56,7 +70,7 @@ def pack_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, A
     return pickle.dumps((list(sys.path), os.getcwd(), body), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def load_call(blob: bytes, *, chdir: bool) -> Call | bytes:
+def load_call(blob: bytes, *, chdir: bool) -> Call[Any] | bytes:
     """The function and arguments of a packed call, or the packed outcome of why not.
 
     ``chdir`` moves into the submitter's working directory first (local
@@ -83,7 +97,7 @@ def load_call(blob: bytes, *, chdir: bool) -> Call | bytes:
     return Call(fn, args, kwargs)
 
 
-def run_loaded(call: Call) -> bytes:
+def run_loaded(call: Call[Any]) -> bytes:
     """Run a loaded call and pack its outcome (never raises for the call's own errors)."""
     try:
         value = call.fn(*call.args, **call.kwargs)

@@ -20,22 +20,20 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from loopml.core.errors import InvalidArgument, InvalidState
+from loopml.core.errors import InvalidArgument
 from loopml.executors._base import (
+    Call,
+    Executor,
     ExecutorError,
-    StepTimeout,
     WorkerCrashed,
     check_max_workers,
-    check_resources,
-    check_timeout,
-    task_name,
 )
-from loopml.executors._payload import pack_call, read_outcome, run_call
+from loopml.executors._payload import PackedTask, read_outcome, run_call
 
 T = TypeVar("T")
 
@@ -48,14 +46,11 @@ def run_remote(blob: bytes) -> bytes:
 
 
 @dataclass(eq=False)
-class _Task:
-    future: Future[Any]
-    blob: bytes
-    name: str
-    timeout: float | None
-    options: dict[str, Any]
+class _Task(PackedTask):
+    """A packed call with its Ray options, and once launched its object ref."""
+
+    options: dict[str, Any] = field(default_factory=dict)
     ref: Any = None
-    deadline: float | None = None
     outcome: Future[Any] | None = None
 
 
@@ -76,7 +71,7 @@ def ray_options(resources: Mapping[str, float]) -> dict[str, Any]:
     return options
 
 
-class RayExecutor:
+class RayExecutor(Executor):
     """Runs tasks on Ray; see the module docstring for addresses and resources."""
 
     def __init__(self, max_workers: int | None = None, address: str | None = None) -> None:
@@ -106,27 +101,11 @@ class RayExecutor:
         self._thread = threading.Thread(target=self._manage, name="loopml-ray", daemon=True)
         self._thread.start()
 
-    def __enter__(self) -> RayExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown(kill=exc[0] is not None)
-
-    def submit(
-        self,
-        fn: Callable[..., T],
-        /,
-        *args: Any,
-        timeout: float | None = None,
-        resources: Mapping[str, float] | None = None,
-        **kwargs: Any,
-    ) -> Future[T]:
-        limit = check_timeout(timeout)
-        options = ray_options(check_resources(resources))
-        task = _Task(Future(), pack_call(fn, args, kwargs), task_name(fn), limit, options)
+    def _submit(self, call: Call[T]) -> Future[T]:
+        task = _Task.of(call)
+        task.options = ray_options(call.resources)
         with self._cond:
-            if self._closed:
-                raise InvalidState("This executor is shut down: create a new one.")
+            self._check_open()
             self._pending.append(task)
             self._cond.notify_all()
         return task.future
@@ -208,13 +187,7 @@ class RayExecutor:
         now = time.monotonic()
         for task in [t for t in self._running if t.deadline is not None and t.deadline <= now]:
             self._running.remove(task)
-            self._stop(
-                task,
-                StepTimeout(
-                    f"{task.name} ran longer than its timeout of {task.timeout:g} s and was "
-                    "cancelled on Ray. Raise the timeout, or make the task faster."
-                ),
-            )
+            self._stop(task, task.timed_out("cancelled on Ray"))
 
     def _stop(self, task: _Task, error: ExecutorError) -> None:
         with contextlib.suppress(Exception):  # already finished or gone: the error stands

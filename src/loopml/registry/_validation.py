@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from loopml.core.errors import InvalidArgument, NotFound
+from loopml.core.text import check_text
 from loopml.store import Stage
 
 MAX_NAME_LENGTH = 256
@@ -29,19 +30,9 @@ _TAG_KEY = re.compile(r"^[/\w.\- :]+$")
 _STAGES = {stage.value.lower(): stage for stage in Stage}
 
 
-def _text(value: object, what: str, limit: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidArgument(f"Invalid {what} {value!r}: it must be a string.")
-    if "\x00" in value:
-        raise InvalidArgument(f"Invalid {what} {value[:60]!r}: it contains a NUL character.")
-    if len(value) > limit:
-        raise InvalidArgument(f"Invalid {what} {value[:40]!r}...: longer than {limit} characters.")
-    return value
-
-
 def validate_model_name(name: object, what: str = "registered model name") -> str:
     """MLflow's rule: non-empty, no '/' or ':', a name that stays itself as a path."""
-    text = _text(name, what, MAX_NAME_LENGTH)
+    text = check_text(name, what, MAX_NAME_LENGTH)
     if not text.strip():
         raise InvalidArgument(f"Invalid {what} {text!r}: it must not be empty.")
     if "/" in text or ":" in text:
@@ -59,7 +50,7 @@ def validate_model_name(name: object, what: str = "registered model name") -> st
 
 def validate_alias(alias: object) -> str:
     """MLflow's alias rule: letters, digits, '_' and '-'; not 'latest', not like 'v3'."""
-    text = _text(alias, "alias", MAX_ALIAS_LENGTH)
+    text = check_text(alias, "alias", MAX_ALIAS_LENGTH)
     if not _ALIAS.match(text):
         raise InvalidArgument(
             f"Invalid alias {text!r}: aliases are non-empty and may only contain letters, "
@@ -89,7 +80,7 @@ def validate_version(version: object, name: str) -> int:
 
 def validate_tag(key: object, value: object) -> tuple[str, str]:
     """A registry tag: MLflow's key characters, a normalized path, value within limits."""
-    text = _text(key, "tag key", MAX_TAG_KEY_LENGTH)
+    text = check_text(key, "tag key", MAX_TAG_KEY_LENGTH)
     if not text or not _TAG_KEY.match(text):
         raise InvalidArgument(
             f"Invalid tag key {text!r}: keys are non-empty and may only contain alphanumerics, "
@@ -103,7 +94,7 @@ def validate_tag(key: object, value: object) -> tuple[str, str]:
     if value is None:
         raise InvalidArgument(f"Tag {text!r} has no value: give a string.")
     shown = value if isinstance(value, str) else str(value)
-    return text, _text(shown, f"value of tag {text!r}", MAX_TAG_VALUE_LENGTH)
+    return text, check_text(shown, f"value of tag {text!r}", MAX_TAG_VALUE_LENGTH)
 
 
 def validate_tags(tags: Mapping[Any, Any] | None) -> dict[str, str]:
@@ -117,19 +108,19 @@ def validate_tags(tags: Mapping[Any, Any] | None) -> dict[str, str]:
 def validate_description(description: object) -> str:
     if description is None:
         return ""
-    return _text(description, "description", MAX_TEXT_LENGTH)
+    return check_text(description, "description", MAX_TEXT_LENGTH)
 
 
 def validate_reason(reason: object) -> str:
-    return _text("" if reason is None else reason, "reason", MAX_REASON_LENGTH)
+    return check_text("" if reason is None else reason, "reason", MAX_REASON_LENGTH)
 
 
 def validate_user(user: object) -> str:
-    return _text(user, "user", MAX_USER_LENGTH)
+    return check_text(user, "user", MAX_USER_LENGTH)
 
 
 def validate_source(source: object) -> str:
-    text = _text(source, "source", MAX_TEXT_LENGTH)
+    text = check_text(source, "source", MAX_TEXT_LENGTH)
     if not text.strip():
         raise InvalidArgument("Invalid source '': give where the model comes from, e.g. runs:/...")
     return text
