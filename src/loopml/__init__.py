@@ -211,12 +211,14 @@ _SUBMODULES = frozenset(
         "deployments",
         "executors",
         "models",
+        "monitoring",
         "objects",
         "pipelines",
         "registry",
         "store",
         "tracking",
         "tuning",
+        "validation",
     }
 )
 

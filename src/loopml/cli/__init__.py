@@ -18,6 +18,7 @@ from loopml.cli import (
     server,
     sync,
     tune,
+    validate,
 )
 
 app = typer.Typer(
@@ -54,6 +55,7 @@ app.command("quickstart")(quickstart.quickstart)
 app.command("server")(server.server)
 app.command("serve")(serve.serve)
 app.command("sync")(sync.sync)
+app.command("validate")(validate.validate)
 
 
 def main() -> None:
