@@ -78,13 +78,15 @@ def load_call(blob: bytes, *, chdir: bool) -> Call[Any] | bytes:
     task's modules, which is why a timeout starts after it.
     """
     try:
+        # allow-unsafe: the call was packed by the executor that started this worker (its
+        # own process, or a Ray task it submitted); no outside party writes these bytes.
         path, cwd, body = pickle.loads(blob)
         for entry in reversed(path):
             if entry not in sys.path:
                 sys.path.insert(0, entry)
         if chdir and os.path.isdir(cwd):
             os.chdir(cwd)
-        fn, args, kwargs = pickle.loads(body)
+        fn, args, kwargs = pickle.loads(body)  # allow-unsafe: as above
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise

@@ -221,7 +221,7 @@ def read_output(
             )
         import pickle
 
-        return pickle.loads(data())
+        return pickle.loads(data())  # allow-unsafe: only with allow_pickle=True (checked above)
     raise InvalidArgument(
         f"{where} has the format {fmt!r}, which this loopml does not know: upgrade loopml."
     )
