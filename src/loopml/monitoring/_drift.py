@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from loopml.core.errors import InvalidArgument
-from loopml.monitoring._selection import default_stattest, infer_column_type
+from loopml.monitoring._selection import TEXT, default_stattest, infer_column_type
 from loopml.monitoring._stattests import CATEGORICAL, NUMERICAL, STATTESTS, StatTest
 
 OK = "ok"
@@ -297,6 +297,17 @@ def drift(
                     "unsupported",
                     f"{ref_frame[name].dtype} columns have no drift test; declare the column "
                     "categorical or numerical, or leave it out",
+                )
+            )
+            continue
+        if column_type == TEXT:
+            results.append(
+                _error(
+                    name,
+                    TEXT,
+                    "looks like free text (more than half of the reference values are "
+                    "distinct), which has no drift test; declare it categorical to compare "
+                    "its values as categories, or leave it out",
                 )
             )
             continue

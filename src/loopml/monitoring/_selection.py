@@ -2,7 +2,11 @@
 
 Column type, unless the caller says otherwise: floats numerical; integers
 categorical up to 10 distinct values, numerical above; strings, booleans and
-pandas categories categorical; datetimes left out (as in Evidently 0.7).
+pandas categories categorical, except strings with more than half of their
+values distinct, which are free text (``TEXT``: ids, comments; Evidently runs
+a text-content test on them, loopml has none and reports them as untested
+rather than flagging every new id as category drift); datetimes left out (as
+in Evidently 0.7).
 
 Default test, decided on the values left after dropping missing ones (as
 Evidently does), with ``n_unique`` counted over both sides together:
@@ -27,6 +31,8 @@ from loopml.monitoring._stattests import CATEGORICAL, NUMERICAL, STATTESTS, Stat
 SMALL_REFERENCE_ROWS = 1000
 FEW_UNIQUE = 5
 INTEGER_CARDINALITY_LIMIT = 10
+TEXT = "text"
+TEXT_DISTINCT_SHARE = 0.5
 
 
 def infer_column_type(series: pd.Series) -> str | None:
@@ -34,7 +40,8 @@ def infer_column_type(series: pd.Series) -> str | None:
 
     Floats are numerical; integers are categorical up to 10 distinct values
     (codes, ratings) and numerical above; booleans, categories and strings
-    are categorical; datetimes and other objects have no drift test.
+    are categorical, but strings with more than half of the non-missing values
+    distinct are ``TEXT``; datetimes and other objects have no drift test.
     """
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
@@ -46,6 +53,8 @@ def infer_column_type(series: pd.Series) -> str | None:
     if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         non_missing = series.dropna()
         if non_missing.empty or isinstance(non_missing.iloc[0], str):
+            if non_missing.nunique() > TEXT_DISTINCT_SHARE * len(non_missing):
+                return TEXT
             return CATEGORICAL
     return None
 
