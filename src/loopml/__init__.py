@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from loopml.core.errors import LoopmlError
     from loopml.deployments import log_labels
     from loopml.models import autolog
+    from loopml.monitoring import drift_report
     from loopml.pipelines import PipelineRun, pipeline, run_pipeline, step
     from loopml.registry import (
         MetricGate,
@@ -104,6 +105,7 @@ __all__ = [
     "dataset_lineage",
     "delete_tag",
     "download_artifacts",
+    "drift_report",
     "end_run",
     "flush",
     "get_run",
@@ -170,6 +172,7 @@ _EXPORTS: dict[str, str] = {
     "dataset_lineage": "loopml._data_fluent",
     "delete_tag": "loopml.tracking",
     "download_artifacts": "loopml.tracking",
+    "drift_report": "loopml.monitoring",
     "end_run": "loopml.tracking",
     "flush": "loopml.tracking",
     "get_run": "loopml.tracking",
