@@ -78,9 +78,9 @@ def load_call(blob: bytes, *, chdir: bool) -> Call[Any] | bytes:
     task's modules, which is why a timeout starts after it.
     """
     try:
-        # allow-unsafe: the call was packed by the executor that started this worker (its
-        # own process, or a Ray task it submitted); no outside party writes these bytes.
-        path, cwd, body = pickle.loads(blob)
+        # The call was packed by the executor that started this worker (its own
+        # process, or a Ray task it submitted); no outside party writes these bytes.
+        path, cwd, body = pickle.loads(blob)  # allow-unsafe: see above
         for entry in reversed(path):
             if entry not in sys.path:
                 sys.path.insert(0, entry)
@@ -140,15 +140,18 @@ def _failure(exc: BaseException) -> bytes:
 
 
 def read_outcome(blob: bytes) -> Any:
-    """The value of a packed outcome, or raise its exception (traceback as ``__cause__``)."""
-    message = pickle.loads(blob)
+    """The value of a packed outcome, or raise its exception (traceback as ``__cause__``).
+
+    The outcome was packed by the worker this executor started for the task.
+    """
+    message = pickle.loads(blob)  # allow-unsafe: from our own worker process
     if message[0] == "ok":
-        return pickle.loads(message[1])
+        return pickle.loads(message[1])  # allow-unsafe: from our own worker process
     _, body, text, type_name, detail = message
     exc: BaseException | None = None
     if body is not None:
         try:
-            exc = pickle.loads(body)
+            exc = pickle.loads(body)  # allow-unsafe: from our own worker process
         except Exception:
             exc = None
     if not isinstance(exc, BaseException):

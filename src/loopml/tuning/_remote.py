@@ -264,9 +264,9 @@ def run_remote_trial(
         if blob is not None:
             if len(_LOADED) >= 8:  # a long-lived worker serving many studies
                 _LOADED.clear()
-            # allow-unsafe: sent by the study process that started this worker, over a
-            # connection authenticated with the key it handed out (multiprocessing authkey).
-            _LOADED[digest] = pickle.loads(blob)
+            # Sent by the study process that started this worker, over a connection
+            # authenticated with the key it handed out (multiprocessing authkey).
+            _LOADED[digest] = pickle.loads(blob)  # allow-unsafe: see above
         objective, catch = _LOADED[digest]
         return call_objective(
             objective,
