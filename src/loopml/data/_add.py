@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from loopml.core.atomic import write_text_atomic
 from loopml.core.errors import InvalidArgument, NotFound
-from loopml.data._atomic import write_text_atomic
 from loopml.data._pointer import POINTER_SUFFIX, Pointer, pointer_file_for, write_pointer
 from loopml.data._progress import NO_PROGRESS, Progress
 from loopml.data._repo import DataRepo

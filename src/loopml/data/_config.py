@@ -26,8 +26,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from loopml.core.atomic import write_text_atomic
 from loopml.core.errors import InvalidArgument, StorageError
-from loopml.data._atomic import write_text_atomic
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _OPTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")

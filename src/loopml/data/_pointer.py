@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from loopml.core.atomic import write_text_atomic
 from loopml.core.errors import InvalidArgument, NotFound, StorageError
 from loopml.core.hashing import is_hash
-from loopml.data._atomic import write_text_atomic
 
 POINTER_SUFFIX = ".loopml"
 POINTER_FORMAT = 1

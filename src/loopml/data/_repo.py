@@ -116,7 +116,7 @@ class DataRepo:
             write_config(repo.meta / CONFIG_FILE, RepoConfig())
         gitignore = repo.meta / ".gitignore"
         if not gitignore.exists():
-            from loopml.data._atomic import write_text_atomic
+            from loopml.core.atomic import write_text_atomic
 
             write_text_atomic(gitignore, META_GITIGNORE)
         return repo

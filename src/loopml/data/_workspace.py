@@ -30,9 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loopml.core.atomic import TEMP_PREFIX
 from loopml.core.errors import NotFound, StorageError
 from loopml.core.hashing import hash_bytes
-from loopml.data._atomic import TEMP_PREFIX
 from loopml.data._index import StatRow
 from loopml.data._pointer import Pointer
 from loopml.data._progress import NO_PROGRESS, Progress

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loopml.core.atomic import write_text_atomic
 from loopml.core.errors import InvalidArgument
-from loopml.data._atomic import write_text_atomic
 from loopml.monitoring._drift import ColumnDrift, DriftResult, _as_frame, drift
 from loopml.monitoring._selection import TEXT
 from loopml.monitoring._stattests import CATEGORICAL, NUMERICAL

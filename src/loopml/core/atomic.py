@@ -1,4 +1,4 @@
-"""Atomic small-file writes for the data repository's own files (pointers, config)."""
+"""Atomic small-file writes (pointers, config, reports): a temp file, then a rename."""
 
 from __future__ import annotations
 
