@@ -44,6 +44,10 @@ _TABLES = ", ".join(
         "dataset_versions",
         "pipeline_schedules",
         "step_cache",
+        "monitors",
+        "monitor_results",
+        "alert_rules",
+        "alert_events",
     )
 )
 

@@ -10,6 +10,7 @@ from loopml.store._deployment_base import UPDATABLE_FIELDS, DeploymentStore, Lab
 from loopml.store._filter import Comparison, OrderBy, parse_filter, parse_order_by
 from loopml.store._filter_terms import map_literals, rewrite_terms, split_terms
 from loopml.store._migrate import HEAD_REVISION, current_revision, upgrade
+from loopml.store._monitor_base import MAX_RESULTS, MonitorStore
 from loopml.store._pipeline_base import MAX_CACHE_LOOKUP, PipelineStore
 from loopml.store._registry_base import (
     SEARCH_MODELS_MAX_RESULTS,
@@ -19,6 +20,7 @@ from loopml.store._registry_base import (
 )
 from loopml.store._sql_datasets import SqlDatasetStore
 from loopml.store._sql_deployments import SqlDeploymentStore
+from loopml.store._sql_monitors import SqlMonitorStore
 from loopml.store._sql_pipelines import SqlPipelineStore
 from loopml.store._sql_registry import SqlRegistryStore
 from loopml.store._sql_store import SqlTrackingStore
@@ -34,6 +36,13 @@ from loopml.store.deployment_records import (
     PredictionRecord,
     PredictionSegment,
     Role,
+)
+from loopml.store.monitor_records import (
+    AlertEvent,
+    AlertRule,
+    Monitor,
+    MonitorResult,
+    NewAlertEvent,
 )
 from loopml.store.pipeline_records import MissedRuns, Schedule, StepCacheEntry
 from loopml.store.records import (
@@ -70,10 +79,13 @@ from loopml.store.registry_records import (
 __all__ = [
     "HEAD_REVISION",
     "MAX_CACHE_LOOKUP",
+    "MAX_RESULTS",
     "SEARCH_MAX_RESULTS",
     "SEARCH_MODELS_MAX_RESULTS",
     "SEARCH_VERSIONS_MAX_RESULTS",
     "UPDATABLE_FIELDS",
+    "AlertEvent",
+    "AlertRule",
     "AliasAction",
     "AliasEvent",
     "ArtifactEntry",
@@ -97,6 +109,10 @@ __all__ = [
     "ModelVersion",
     "ModelVersionFile",
     "ModelVersionStatus",
+    "Monitor",
+    "MonitorResult",
+    "MonitorStore",
+    "NewAlertEvent",
     "NewDatasetVersion",
     "NewModelVersion",
     "NewRun",
@@ -120,6 +136,7 @@ __all__ = [
     "Schedule",
     "SqlDatasetStore",
     "SqlDeploymentStore",
+    "SqlMonitorStore",
     "SqlPipelineStore",
     "SqlRegistryStore",
     "SqlTrackingStore",

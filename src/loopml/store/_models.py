@@ -459,3 +459,99 @@ class StepCacheRow(Base):
 
 PIPELINE_SCHEDULES = _table(PipelineScheduleRow)
 STEP_CACHE = _table(StepCacheRow)
+
+
+# -- monitoring and alerts (issue 9) -----------------------------------------------------
+
+
+class MonitorRow(Base):
+    """A monitor of a deployment's prediction log; ``spec`` is a JSON object.
+
+    ``last_window_end`` is the progress cursor: windows ending after it are
+    still to compute.
+    """
+
+    __tablename__ = "monitors"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    deployment: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
+    spec: Mapped[str] = mapped_column(Text)
+    start_time: Mapped[int] = mapped_column(BigInteger)
+    last_window_end: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    updated_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class MonitorResultRow(Base):
+    """One evaluated window; ``metrics`` and ``drift`` are JSON texts.
+
+    The key (monitor, window_start) makes a window's result written once, even
+    when two server workers evaluate it at the same moment.
+    """
+
+    __tablename__ = "monitor_results"
+
+    monitor: Mapped[str] = mapped_column(
+        ForeignKey("monitors.name", ondelete="CASCADE"), primary_key=True
+    )
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    window_end: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    metrics: Mapped[str] = mapped_column(Text)
+    drift: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reference: Mapped[str] = mapped_column(Text, default="")
+    created_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertRuleRow(Base):
+    """A condition on a monitor's metrics; ``destinations`` is a JSON list."""
+
+    __tablename__ = "alert_rules"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    monitor: Mapped[str] = mapped_column(
+        ForeignKey("monitors.name", ondelete="CASCADE"), index=True
+    )
+    condition: Mapped[str] = mapped_column(Text)
+    cooldown_ms: Mapped[int] = mapped_column(BigInteger)
+    destinations: Mapped[str] = mapped_column(Text, default="[]")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_fired_window_end: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    updated_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertEventRow(Base):
+    """One firing; unique per (rule, window) so a window never alerts twice.
+
+    Events outlive their rule and monitor (they are the history), so no
+    foreign keys; ``deliveries`` is a JSON list filled in after sending.
+    """
+
+    __tablename__ = "alert_events"
+    __table_args__ = (
+        Index("ux_alert_events_rule_window", "rule", "window_start", unique=True),
+        Index("ix_alert_events_monitor", "monitor"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    rule: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    monitor: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    deployment: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    metric: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    condition: Mapped[str] = mapped_column(Text)
+    window_start: Mapped[int] = mapped_column(BigInteger)
+    window_end: Mapped[int] = mapped_column(BigInteger)
+    time: Mapped[int] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(Text)
+    deliveries: Mapped[str] = mapped_column(Text, default="[]")
+
+
+MONITORS = _table(MonitorRow)
+MONITOR_RESULTS = _table(MonitorResultRow)
+ALERT_RULES = _table(AlertRuleRow)
+ALERT_EVENTS = _table(AlertEventRow)
