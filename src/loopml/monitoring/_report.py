@@ -195,12 +195,7 @@ class DriftReport:
     def save_html(self, path: str | Path) -> Path:
         """Write one self-contained HTML file (inline CSS and SVG, no scripts, no links)."""
         target = Path(path)
-        page = (
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            "<title>loopml drift report</title></head><body>\n"
-            f"{self._repr_html_()}\n</body></html>\n"
-        )
-        write_text_atomic(target, page)
+        write_text_atomic(target, html_page("loopml drift report", self._repr_html_()))
         return target
 
     def _repr_html_(self) -> str:
@@ -235,6 +230,14 @@ _CSS = """
 .lm-drift svg text{font-size:10px;fill:#444}
 """
 _W, _H, _LEFT, _TOP, _BOTTOM = 600, 170, 44, 8, 40
+
+
+def html_page(title: str, body: str) -> str:
+    """One standalone HTML document around ``body`` (shared by every monitoring report)."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_esc(title)}</title></head><body>\n{body}\n</body></html>\n"
+    )
 
 
 def _esc(value: object) -> str:
