@@ -36,6 +36,7 @@ class LiveServer:
     port: int
     env: dict[str, str] = field(repr=False)
     workers: int = 1
+    extra_args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, timeout: float = 60.0) -> None:
@@ -52,6 +53,7 @@ class LiveServer:
             self.object_store_uri,
             "--workers",
             str(self.workers),
+            *self.extra_args,
         ]
         log = open(self.home / "server.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
@@ -94,13 +96,19 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    home: Path, tracking_uri: str | None = None, workers: int = 1
+    home: Path,
+    tracking_uri: str | None = None,
+    workers: int = 1,
+    *,
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """A started server over ``tracking_uri`` (default: SQLite in ``home``); stopped on exit."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOPML_", "MLFLOW_"))}
     env["LOOPML_HOME"] = str(home)
+    env.update(extra_env or {})
     server = LiveServer(
         url=f"http://127.0.0.1:{port}",
         tracking_uri=tracking_uri or f"sqlite:///{home / 'server.db'}",
@@ -109,6 +117,7 @@ def live_server(
         port=port,
         env=env,
         workers=workers,
+        extra_args=extra_args,
     )
     server.start()
     try:

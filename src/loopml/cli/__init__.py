@@ -5,12 +5,15 @@ from __future__ import annotations
 import typer
 
 from loopml.cli import (
+    alerts,
     data,
     datasets,
     deployments,
+    drift,
     experiments,
     maintenance,
     models,
+    monitor,
     pipelines,
     quickstart,
     runs,
@@ -49,6 +52,8 @@ app.add_typer(data.app, name="data")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(tune.app, name="tune")
 app.add_typer(pipelines.app, name="pipelines")
+app.add_typer(monitor.app, name="monitor")
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(maintenance.db_app, name="db")
 app.command("gc")(maintenance.gc)
 app.command("quickstart")(quickstart.quickstart)
@@ -56,6 +61,7 @@ app.command("server")(server.server)
 app.command("serve")(serve.serve)
 app.command("sync")(sync.sync)
 app.command("validate")(validate.validate)
+app.command("drift")(drift.drift)
 
 
 def main() -> None:

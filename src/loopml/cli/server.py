@@ -23,7 +23,9 @@ def server(
     ),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
     scheduler: bool = typer.Option(
-        False, "--scheduler", help="Also run pipeline schedules (`loopml pipelines schedule`)."
+        False,
+        "--scheduler",
+        help="Also run pipeline schedules and monitors (`loopml monitor create`).",
     ),
 ) -> None:
     """Serve the tracking API to a team (and to the unmodified mlflow client)."""

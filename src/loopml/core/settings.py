@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # The server runs pipeline schedules only when asked (`loopml server --scheduler`).
     scheduler_enabled: bool = False
     scheduler_interval_seconds: float = 15.0
+    # Alert webhooks may point at loopback and private addresses only when allowed
+    # (an alert rule's URL must not become a way into the server's network).
+    alerts_allow_private: bool = False
 
     def resolved_tracking_uri(self) -> str:
         """The metadata store URI: explicit, or SQLite under ``home``."""

@@ -23,13 +23,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from loopml.core.errors import InvalidArgument, NotFound
 from loopml.core.hashing import is_hash
 from loopml.data import NO_PROGRESS, DataRepo, Pointer, Progress, snapshot, snapshot_into
 from loopml.data._pointer import pointer_file_for
 from loopml.datasets._content import ContentSink, LocalContent, RemoteContent, check_content
+from loopml.datasets._frame import read_version_frame
 from loopml.datasets._lineage import (
     DEFAULT_CONTEXT,
     dataset_input,
@@ -58,6 +59,9 @@ from loopml.store import (
 )
 from loopml.tracking import Client, get_client
 from loopml.tracking._rest import RestTrackingStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +221,21 @@ class Datasets:
     def versions(self, name: str) -> builtins.list[DatasetVersion]:
         """Every version of a dataset, newest first; NotFound for an unknown name."""
         return self.store.list_dataset_versions(validate_dataset_name(name))
+
+    def read_frame(
+        self, ref: str | DatasetVersion, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The rows of a tabular version as a DataFrame, read from the object store.
+
+        Only beside the store's object store (embedded, or inside the server):
+        a remote client has no access to the server's blobs.
+        """
+        if not isinstance(self.client.store, SqlTrackingStore):
+            raise InvalidArgument(
+                "Reading a dataset version's rows needs the server's object store: run this "
+                "on the server, or check the data out with `loopml data checkout`."
+            )
+        return read_version_frame(self.client.objects, self.get(ref), columns)
 
     # -- lineage ----------------------------------------------------------------------
     def log_input(

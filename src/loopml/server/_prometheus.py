@@ -1,4 +1,4 @@
-"""Prometheus metrics of the server: requests and latency by route, ingest counts.
+"""Prometheus metrics of the server: requests and latency by route, ingest counts, monitors.
 
 Each app has its own registry, so several apps in one process (tests) never
 collide. With several uvicorn workers (``loopml server --workers N``) the CLI
@@ -22,6 +22,8 @@ from prometheus_client import (
 )
 
 from loopml._prometheus import exposition
+from loopml.server._monitor_metrics import monitor_exposition
+from loopml.store import SqlMonitorStore
 
 
 class ServerMetrics:
@@ -75,8 +77,11 @@ def install_metrics(app: FastAPI) -> ServerMetrics:
         metrics.latency.labels(template, request.method).observe(time.perf_counter() - started)
         return response
 
+    monitors = SqlMonitorStore(app.state.client.store.db)
+
     @app.get("/metrics", include_in_schema=False)
     def _metrics() -> Response:
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+        body = metrics.exposition() + monitor_exposition(monitors)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return metrics

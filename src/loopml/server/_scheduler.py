@@ -1,7 +1,9 @@
-"""The pipeline scheduler inside the server: started with the app, stopped with it.
+"""The schedulers inside the server: started with the app, stopped with it.
 
-Each uvicorn worker runs its own scheduler; they share the database, and a
-slot is taken by exactly one of them (see ``loopml.pipelines._scheduler``).
+Pipeline schedules and monitors each get a background thread. Each uvicorn
+worker runs its own; they share the database, where a schedule slot is
+taken by exactly one of them (``loopml.pipelines._scheduler``) and a
+monitor window or alert is written once (``loopml.monitoring._scheduler``).
 """
 
 from __future__ import annotations
@@ -11,24 +13,29 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
+from loopml.monitoring._scheduler import MonitorScheduler
 from loopml.pipelines._scheduler import Scheduler
 
 
 def scheduler_lifespan(
     interval: float | None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]] | None:
-    """A lifespan running the scheduler every ``interval`` seconds; None when off."""
+    """A lifespan running the schedulers every ``interval`` seconds; None when off."""
     if interval is None:
         return None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = Scheduler(app.state.client, interval=interval)
+        monitors = MonitorScheduler(app.state.client, interval=interval)
         scheduler.start()
+        monitors.start()
         app.state.scheduler = scheduler
+        app.state.monitor_scheduler = monitors
         try:
             yield
         finally:
+            monitors.stop()
             scheduler.stop()
 
     return lifespan

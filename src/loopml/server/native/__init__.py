@@ -3,7 +3,8 @@
 Experiments, runs (logging, search, metric history, inputs), artifacts
 (streamed upload and download), the model registry (``/registry``), deployments,
 datasets (``/datasets``, with their content under ``/dataset-content``) and
-pipelines (``/pipelines``: schedules, the step cache of remote pipeline runs).
+pipelines (``/pipelines``: schedules, the step cache of remote pipeline runs),
+monitors (``/monitors``: window results, reports) and alerts (``/alerts``).
 Handlers parse, call the tracking or registry service and render; errors are
 ``LoopmlError``s mapped by the app's one handler. JSON bodies are capped at
 64 MiB (413); artifact uploads stream without a cap.
@@ -18,6 +19,7 @@ from loopml.server.native import (
     _datasets,
     _deployments,
     _experiments,
+    _monitors,
     _pipelines,
     _registry,
     _runs,
@@ -31,5 +33,6 @@ router.include_router(_registry.router)
 router.include_router(_deployments.router)
 router.include_router(_datasets.router)
 router.include_router(_pipelines.router)
+router.include_router(_monitors.router)
 
 __all__ = ["router"]
