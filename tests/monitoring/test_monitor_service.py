@@ -227,3 +227,6 @@ def test_report_over_time(client: Client, monitors: Monitors, tmp_path: Path) ->
     html = report.save_html(tmp_path / "report.html").read_text()
     assert "<svg" in html and "drift_share" in html and "accuracy" in html
     assert len(report.to_dict()["windows"]) == 2
+    # The newest tested window's distributions against the reference, per column.
+    assert report.latest is not None and set(report.latest.distributions) == {"x", "city"}
+    assert report.latest.result.dataset_drift is True

@@ -108,6 +108,8 @@ def test_the_server_schedules_monitors_and_alerts(
     written = _cli(monitor_server, "monitor", "report", "remote-m", "-o", str(out))
     assert written.returncode == 0, written.stderr
     assert "<svg" in out.read_text()
+    remote_report = monitors.report("remote-m")
+    assert remote_report.latest is not None and "x" in remote_report.latest.distributions
 
     page = httpx.get(f"{monitor_server.url}/api/v1/monitors/remote-m/report", timeout=10)
     assert (

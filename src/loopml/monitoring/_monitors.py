@@ -39,8 +39,10 @@ from loopml.alerts import (
 )
 from loopml.core.clock import now_ms
 from loopml.core.errors import InvalidArgument, LoopmlError
+from loopml.datasets import Datasets
 from loopml.deployments import Deployments, validate_deployment_name
 from loopml.monitoring._reference import Reference, ReferenceCache, load_reference
+from loopml.monitoring._report import DriftReport, drift_report
 from loopml.monitoring._spec import MAX_WINDOWS, MonitorSpec, build_spec, duration
 from loopml.monitoring._timeline import MonitorReport, monitor_report
 from loopml.monitoring._window_eval import evaluate_window
@@ -296,7 +298,40 @@ class Monitors:
         """The monitor's report: metrics and drift scores over time, newest distributions."""
         monitor = self.get(name)
         results = self.results(name, since_ms=since_ms, until_ms=until_ms, limit=MAX_RESULTS)
-        return monitor_report(monitor.name, monitor.deployment, [_window_dict(r) for r in results])
+        return monitor_report(
+            monitor.name,
+            monitor.deployment,
+            [_window_dict(r) for r in results],
+            latest=self._latest_distributions(monitor, results),
+        )
+
+    def _latest_distributions(
+        self, monitor: Monitor, results: Sequence[MonitorResult]
+    ) -> DriftReport | None:
+        """Reference vs current distributions of the newest window that was tested."""
+        tested = [r for r in results if r.drift is not None and r.reference]
+        if not tested:
+            return None
+        newest = tested[-1]
+        spec = MonitorSpec.from_dict(monitor.spec)
+        columns = [c for c in (newest.drift or {}).get("columns", {}) if c != "prediction"]
+        try:
+            reference = Datasets(self.client).read_frame(newest.reference)
+            frame = Deployments(self.client).read_predictions(
+                monitor.deployment,
+                since_ms=newest.window_start,
+                until_ms=newest.window_end,
+                with_labels=False,
+            )
+            frame = frame[frame["role"].isin(spec.roles)]
+            current = frame.rename(columns=lambda c: c.removeprefix("input."))
+            wanted = [c for c in columns if c in reference.columns and c in current.columns]
+            if not wanted:
+                return None
+            return drift_report(reference[wanted], current[wanted], **spec.drift)
+        except LoopmlError as exc:  # the data is gone: the report still has its time series
+            log.warning("No distributions for monitor %s: %s", monitor.name, exc)
+            return None
 
     # -- alert rules --------------------------------------------------------------------
     def add_rule(

@@ -18,9 +18,8 @@ from pydantic import TypeAdapter
 from loopml.core.errors import InvalidArgument
 from loopml.monitoring._monitors import DEFAULT_COOLDOWN, MonitorRun, Monitors
 from loopml.monitoring._spec import MAX_WINDOWS
-from loopml.monitoring._timeline import MonitorReport, monitor_report
+from loopml.monitoring._timeline import MonitorReport
 from loopml.store import (
-    MAX_RESULTS,
     AlertEvent,
     AlertRule,
     Monitor,
@@ -138,24 +137,14 @@ class RemoteMonitors:
     def report(
         self, name: str, *, since_ms: int | None = None, until_ms: int | None = None
     ) -> MonitorReport:
-        monitor = self.get(name)
-        results = self.results(name, since_ms=since_ms, until_ms=until_ms, limit=MAX_RESULTS)
-        return monitor_report(
-            monitor.name,
-            monitor.deployment,
-            [
-                {
-                    "window_start": r.window_start,
-                    "window_end": r.window_end,
-                    "status": r.status,
-                    "detail": r.detail,
-                    "metrics": r.metrics,
-                    "drift": r.drift,
-                    "reference": r.reference,
-                }
-                for r in results
-            ],
+        found = self._call(
+            "GET",
+            _monitor_path(name) + "/report",
+            format="json",
+            since_ms=since_ms,
+            until_ms=until_ms,
         )
+        return MonitorReport.from_dict(found)
 
     def add_rule(
         self,
