@@ -191,7 +191,7 @@ def test_the_server_runs_its_scheduler_only_when_asked(
     assert asyncio.run(serve(app())) is None  # off unless asked
     _due(sqlite_client, marks, "skip", now_ms() - 1000)
     scheduler = asyncio.run(serve(app(scheduler_enabled=True, scheduler_interval_seconds=0.1)))
-    assert scheduler is not None and scheduler._thread is None  # stopped with the app
+    assert scheduler is not None and not scheduler.running  # stopped with the app
     scheduler.join()
     assert support.runs_of(marks, "always") == 1
 

@@ -11,9 +11,8 @@ logged and the others still run; nothing here can stop the server.
 from __future__ import annotations
 
 import logging
-import threading
 
-from loopml.core.errors import LoopmlError
+from loopml.core.periodic import Periodic
 from loopml.monitoring._monitors import Monitors
 from loopml.tracking import Client
 
@@ -25,31 +24,14 @@ class MonitorScheduler:
 
     def __init__(self, client: Client, *, interval: float = 60.0) -> None:
         self.monitors = Monitors(client)
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("loopml-monitors", self.tick, interval, log)
 
     def tick(self) -> int:
         """Run every monitor once; how many windows were computed."""
         return sum(len(run.results) for run in self.monitors.run_all())
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="loopml-monitors", daemon=True)
-            self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except LoopmlError as exc:  # the database is away: try again next time
-                log.warning("loopml: the monitors could not run: %s", exc.message)
-            except Exception:
-                log.exception("loopml: a monitor pass failed; it tries again")
-            self._stop.wait(self.interval)
+        self._periodic.stop()

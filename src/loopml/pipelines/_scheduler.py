@@ -17,12 +17,12 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from loopml.core.clock import now_ms
-from loopml.core.errors import InvalidArgument, LoopmlError
+from loopml.core.errors import InvalidArgument
+from loopml.core.periodic import Periodic
 from loopml.pipelines._schedules import decide
 from loopml.store import Schedule, SqlPipelineStore, SqlTrackingStore
 from loopml.tracking import Client
@@ -67,8 +67,7 @@ class Scheduler:
         self.grace_ms = int(
             1000 * (grace_seconds if grace_seconds is not None else max(60.0, 4 * interval))
         )
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("loopml-scheduler", self.tick, self.interval, log)
         self._children: list[subprocess.Popen[bytes]] = []
 
     def tick(self, now: int | None = None) -> list[Firing]:
@@ -135,22 +134,11 @@ class Scheduler:
     # -- the background thread ------------------------------------------------------------
     def start(self) -> None:
         """Tick every ``interval`` seconds in a daemon thread until ``stop``."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="loopml-scheduler", daemon=True)
-            self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._periodic.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except LoopmlError as exc:  # the database is away: try again next time
-                log.warning("loopml: the scheduler could not run: %s", exc.message)
-            except Exception:
-                log.exception("loopml: the scheduler failed; it tries again")
-            self._stop.wait(self.interval)
+    @property
+    def running(self) -> bool:
+        return self._periodic.running
