@@ -189,9 +189,7 @@ class Monitors:
         deliver = functools.partial(
             deliver_all, allow_private=self.client.settings.alerts_allow_private
         )
-        events = fire_rules(
-            self.store, self.store.get_monitor(monitor.name), results, deliver=deliver
-        )
+        events = fire_rules(self.store, monitor, results, deliver=deliver)
         return MonitorRun(monitor.name, tuple(results), tuple(events))
 
     def run_all(self, *, until_ms: int | None = None) -> builtins.list[MonitorRun]:
