@@ -13,7 +13,6 @@ unknown revision, git missing, a pointer that is nonsense at some commit
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from loopml.core.errors import InvalidArgument, InvalidState, StorageError
+from loopml.core.gitenv import git_env
 from loopml.data._pointer import MAX_POINTER_BYTES, POINTER_SUFFIX, Pointer, parse_pointer
 from loopml.data._repo import META_DIR, DataRepo
 
@@ -54,7 +54,7 @@ def _git(root: Path, args: Sequence[str], *, stdin: bytes | None = None) -> _Don
             input=stdin,
             capture_output=True,
             check=False,
-            env=_git_env(),
+            env=git_env(),
         )
     except FileNotFoundError:
         raise InvalidState(
@@ -78,21 +78,6 @@ def _run(root: Path, args: Sequence[str], *, stdin: bytes | None = None) -> byte
         message = done.stderr.decode("utf-8", "replace").strip()
         raise StorageError(f"`git {' '.join(args[:2])}` failed in {root}: {message}")
     return done.stdout
-
-
-def _git_env() -> dict[str, str]:
-    """No pager, no prompts, English messages (one is matched), paths taken literally."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "GIT_PAGER": "cat",
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_LITERAL_PATHSPECS": "1",
-            "LC_ALL": "C",
-            "LANGUAGE": "C",
-        }
-    )
-    return env
 
 
 def git_toplevel(path: Path) -> Path | None:
