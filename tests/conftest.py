@@ -59,6 +59,9 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("LOOPML_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("LOOPML_HOME", str(tmp_path / "home"))
+    # Runs record their git state and environment by default; the suite's thousands of
+    # runs skip it (tests/provenance and tests/repro turn it back on and check it).
+    monkeypatch.setenv("LOOPML_CAPTURE_PROVENANCE", "false")
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from loopml._config_fluent import configured
     from loopml._data_fluent import dataset_lineage, log_input, register_dataset
     from loopml._model_fluent import load_model, log_model, register_model
+    from loopml.configuration import compose
     from loopml.core.errors import LoopmlError
     from loopml.deployments import log_labels
     from loopml.models import autolog
@@ -102,6 +104,8 @@ __all__ = [
     "__version__",
     "active_run",
     "autolog",
+    "compose",
+    "configured",
     "dataset_lineage",
     "delete_tag",
     "download_artifacts",
@@ -169,6 +173,8 @@ _EXPORTS: dict[str, str] = {
     "ViewType": "loopml.store",
     "active_run": "loopml.tracking",
     "autolog": "loopml.models",
+    "compose": "loopml.configuration",
+    "configured": "loopml._config_fluent",
     "dataset_lineage": "loopml._data_fluent",
     "delete_tag": "loopml.tracking",
     "download_artifacts": "loopml.tracking",
@@ -206,7 +212,9 @@ _EXPORTS: dict[str, str] = {
 # Subpackages `import loopml` used to import as a side effect: `lm.models.X` still works.
 _SUBMODULES = frozenset(
     {
+        "_config_fluent",
         "_data_fluent",
+        "configuration",
         "_model_fluent",
         "core",
         "data",
@@ -217,7 +225,9 @@ _SUBMODULES = frozenset(
         "monitoring",
         "objects",
         "pipelines",
+        "provenance",
         "registry",
+        "repro",
         "store",
         "tracking",
         "tuning",

@@ -16,6 +16,7 @@ from loopml.cli import (
     monitor,
     pipelines,
     quickstart,
+    repro,
     runs,
     serve,
     server,
@@ -62,6 +63,7 @@ app.command("serve")(serve.serve)
 app.command("sync")(sync.sync)
 app.command("validate")(validate.validate)
 app.command("drift")(drift.drift)
+app.command("reproduce")(repro.reproduce)
 
 
 def main() -> None:

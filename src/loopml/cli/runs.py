@@ -1,4 +1,4 @@
-"""``loopml runs``: list, search, show, delete and restore runs."""
+"""``loopml runs``: list, search, show, delete and restore runs; their environment and diff."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.tree import Tree
 
+from loopml.cli import repro
 from loopml.cli._context import client_from
 from loopml.cli._output import console, fails_cleanly, print_json, print_table, when
 from loopml.cli.experiments import find_experiment
@@ -144,3 +145,7 @@ def restore_run(ctx: typer.Context, run_id: str = typer.Argument(...)) -> None:
     """Restore a deleted run."""
     client_from(ctx).restore_run(run_id)
     console.print(f"Restored run {run_id}.")
+
+
+app.command("env")(repro.env)
+app.command("diff")(repro.diff)

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # Alert webhooks may point at loopback and private addresses only when allowed
     # (an alert rule's URL must not become a way into the server's network).
     alerts_allow_private: bool = False
+    # Runs record their git state, diff and environment lock when they start.
+    capture_provenance: bool = True
 
     def resolved_tracking_uri(self) -> str:
         """The metadata store URI: explicit, or SQLite under ``home``."""

@@ -36,6 +36,7 @@ from loopml.store import (
 )
 from loopml.tracking._client import Client
 from loopml.tracking._frames import runs_to_frame
+from loopml.tracking._provenance import capture_provenance, store_artifacts
 from loopml.tracking._validation import validate_experiment_name
 
 if TYPE_CHECKING:
@@ -200,7 +201,11 @@ def start_run(
             if experiment is not None or experiment_id is not None
             else _default_experiment_id()
         )
+        captured = (
+            capture_provenance() if parent is None and client.settings.capture_provenance else None
+        )
         all_tags = {
+            **(captured.tags if captured is not None else {}),
             "mlflow.source.name": os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "",
             "mlflow.source.type": "LOCAL",
             **(tags or {}),
@@ -208,6 +213,8 @@ def start_run(
         if description is not None:
             all_tags["mlflow.note.content"] = description
         run = client.create_run(exp_id, tags=all_tags, run_name=run_name, parent_run_id=parent)
+        if captured is not None:
+            store_artifacts(client, run.info.run_id, captured)
     active = ActiveRun(run)
     stack.append(active)
     _last_run_id = run.info.run_id
