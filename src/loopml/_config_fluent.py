@@ -25,13 +25,14 @@ import functools
 import inspect
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from loopml.configuration import Config, compose, expand_sweep
 from loopml.core.errors import LoopmlError
-from loopml.tracking import log_params, log_text, set_tags, start_run
+from loopml.store import Param, RunTag
+from loopml.tracking import Client, active_run, get_client, start_run
 
 T = TypeVar("T")
 MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -49,15 +50,30 @@ def _folder(config_dir: str, fn: Callable[..., Any]) -> Path:
         return Path.cwd() / folder
 
 
-def _record(cfg: Config, overrides: Sequence[str], config_name: str) -> None:
+def record_config(
+    client: Client,
+    run_id: str,
+    cfg: Config,
+    overrides: Sequence[str],
+    config_name: str,
+    *,
+    skip_params: Collection[str] = (),
+) -> None:
+    """Log a resolved configuration on a run: flattened params, tags, ``config/config.yaml``."""
     tags = {
         "loopml.config.name": config_name,
         "loopml.config.overrides": json.dumps(list(overrides)),
         **{f"loopml.config.choice.{group}": option for group, option in cfg.choices.items()},
     }
-    set_tags(tags)
-    log_params(cfg.flat())
-    log_text(cfg.to_yaml(), CONFIG_ARTIFACT)
+    params = [Param(k, v) for k, v in cfg.flat().items() if k not in skip_params]
+    client.log_batch(run_id, params=params, tags=[RunTag(k, v) for k, v in tags.items()])
+    client.log_text(run_id, cfg.to_yaml(), CONFIG_ARTIFACT)
+
+
+def _record(cfg: Config, overrides: Sequence[str], config_name: str) -> None:
+    run = active_run()
+    assert run is not None  # called inside start_run
+    record_config(get_client(), run.info.run_id, cfg, overrides, config_name)
 
 
 def configured(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -11,9 +12,10 @@ from typer.core import TyperGroup
 
 from loopml.cli._context import client_from
 from loopml.cli._output import console, err_console, fails_cleanly, print_json, print_table, when
+from loopml.core.errors import InvalidArgument
 
 if TYPE_CHECKING:  # services load inside the commands (see loopml.cli._context)
-    from loopml.pipelines import PipelineRun, Schedules, StepRun
+    from loopml.pipelines import Pipeline, PipelineRun, Schedules, StepRun
 
 app = typer.Typer(help="Run pipelines, inspect their runs, schedule them.", no_args_is_help=True)
 
@@ -93,6 +95,32 @@ def _record_start(schedule: str) -> Any:
     return record
 
 
+def _each(callbacks: list[Callable[[str], None]]) -> Callable[[str], None]:
+    def call(run_id: str) -> None:
+        for callback in callbacks:
+            callback(run_id)
+
+    return call
+
+
+def _configured(
+    pipeline: Pipeline, folder: str, name: str, overrides: list[str]
+) -> tuple[dict[str, Any], Callable[[str], None]]:
+    """Parameters from a composed configuration, and how to record it on the pipeline run."""
+    from loopml._config_fluent import record_config
+    from loopml.configuration import compose
+    from loopml.tracking import get_client
+
+    cfg = compose(folder, name, overrides)
+    names = pipeline.signature.parameters
+    params = {key: value for key, value in cfg.data.items() if key in names}
+
+    def record(run_id: str) -> None:
+        record_config(get_client(), run_id, cfg, overrides, name, skip_params=params)
+
+    return params, record
+
+
 @app.command("run")
 @fails_cleanly
 def run(
@@ -106,6 +134,11 @@ def run(
     experiment: str = typer.Option(None, "--experiment", help="Default: the pipeline's name."),
     run_name: str = typer.Option(None, "--run-name"),
     schedule: str = typer.Option(None, "--schedule", hidden=True),
+    config: str = typer.Option(
+        None, "--config", help="A folder of YAML config: its top-level keys fill parameters."
+    ),
+    config_name: str = typer.Option("config", "--config-name", help="The primary config file."),
+    overrides: list[str] = typer.Argument(None, help="Config overrides: train.lr=0.01 model=rf"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run a pipeline; unchanged steps are reused from earlier runs."""
@@ -114,7 +147,16 @@ def run(
 
     _use_tracking_uri(ctx)
     pipeline = resolve_target(target)
-    params = parse_params(pipeline, parse_pairs(param or []))
+    params: dict[str, Any] = {}
+    starts: list[Callable[[str], None]] = [_record_start(schedule)] if schedule else []
+    if config is not None:
+        params, record = _configured(pipeline, config, config_name, overrides or [])
+        starts.append(record)
+    elif overrides:
+        raise InvalidArgument(
+            f"Config overrides {overrides} need --config DIR (the folder of YAML files)."
+        )
+    params.update(parse_params(pipeline, parse_pairs(param or [])))
     try:
         result = run_pipeline(
             pipeline,
@@ -127,7 +169,7 @@ def run(
             run_name=run_name,
             target=target,
             schedule=schedule,
-            on_start=_record_start(schedule) if schedule else None,
+            on_start=_each(starts) if starts else None,
         )
     except PipelineFailed as failed:
         if as_json:

@@ -27,7 +27,13 @@ from loopml.pipelines._records import PipelineFailed, PipelineRun, get_pipeline_
 from loopml.pipelines._runner import Runner, RunOptions
 from loopml.pipelines._target import resolve_target
 from loopml.store import Param, RunStatus
-from loopml.tracking import Client, active_run, get_client
+from loopml.tracking import (
+    Client,
+    active_run,
+    capture_provenance,
+    get_client,
+    store_artifacts,
+)
 
 
 def _experiment_id(client: Client, name: str) -> str:
@@ -64,6 +70,12 @@ def _start_parent(
         run_tags[tags.DAG] = dag
     if options.schedule:
         run_tags[tags.SCHEDULE] = options.schedule
+    # A top-level pipeline run records its code and environment, as lm.start_run does.
+    captured = (
+        capture_provenance() if outer is None and client.settings.capture_provenance else None
+    )
+    if captured is not None:
+        run_tags = {**captured.tags, **run_tags}
     run = client.create_run(
         experiment_id,
         tags=run_tags,
@@ -71,6 +83,8 @@ def _start_parent(
         parent_run_id=outer.info.run_id if outer is not None else None,
     )
     run_id = run.info.run_id
+    if captured is not None:
+        store_artifacts(client, run_id, captured)
     client.log_batch(run_id, params=[Param(k, param_value(v)) for k, v in params.items()])
     if tags.DAG not in run_tags:
         client.log_text(run_id, dag, "pipeline/dag.json")

@@ -330,9 +330,18 @@ def _script(args: tuple[str, ...], *, from_main: bool) -> str | None:
     return os.path.abspath(args[0])
 
 
+def _installed(script: str) -> bool:
+    """A console script or module of the environment (``loopml``, ``pytest``), not user code."""
+    real = os.path.realpath(script)
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.exec_prefix, sys.base_prefix)}
+    return any(real.startswith(prefix + os.sep) for prefix in prefixes)
+
+
 def _folder(cwd: str | os.PathLike[str] | None, script: str | None) -> str:
     if cwd is None:
-        if script is not None and os.path.isfile(script):
+        # A tool run on the user's code (`loopml pipelines run`) lives in the environment;
+        # the code it runs is in the working directory.
+        if script is not None and os.path.isfile(script) and not _installed(script):
             return os.path.dirname(script)
         return os.getcwd()
     folder = os.fspath(cwd)

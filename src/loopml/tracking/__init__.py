@@ -32,6 +32,7 @@ from loopml.tracking._fluent import (
 )
 from loopml.tracking._frames import runs_to_frame
 from loopml.tracking._gc import GcSummary
+from loopml.tracking._provenance import Provenance, capture_provenance, store_artifacts
 from loopml.tracking._resolve import replay_spools
 from loopml.tracking._spool import ReplayReport
 
@@ -39,8 +40,10 @@ __all__ = [
     "ActiveRun",
     "Client",
     "GcSummary",
+    "Provenance",
     "ReplayReport",
     "active_run",
+    "capture_provenance",
     "delete_tag",
     "download_artifacts",
     "end_run",
@@ -68,4 +71,5 @@ __all__ = [
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "store_artifacts",
 ]
