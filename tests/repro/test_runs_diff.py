@@ -77,3 +77,19 @@ def test_unknown_runs_are_clear_errors(client: Client) -> None:
         app, ["--tracking-uri", client.tracking_uri, "runs", "env", "f" * 32]
     )
     assert result.exit_code == 1 and "Error" in result.output
+
+
+def test_one_environment_is_stored_once(client: Client) -> None:
+    from loopml.tracking import capture_provenance, store_artifacts
+
+    captured = capture_provenance()
+    runs = [client.create_run("0", tags=captured.tags).info.run_id for _ in range(3)]
+    for run_id in runs:
+        store_artifacts(client, run_id, captured)
+    blobs = {
+        entry.blob_id
+        for run_id in runs
+        for entry in client.list_artifact_entries(run_id, LOCK_ARTIFACT)
+    }
+    assert len(blobs) == 1  # three runs, one stored lock
+    assert all(client.get_run(r).data.tags["loopml.env.digest"] for r in runs)
