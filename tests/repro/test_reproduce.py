@@ -179,6 +179,7 @@ def test_reproduce_refuses_what_it_cannot_rebuild(
     )
     with pytest.raises(InvalidArgument, match="do not apply"):
         reproduce(client, original, into=tmp_path / "bad", run=False)
+    assert not (tmp_path / "bad").exists()  # a refused reproduction leaves nothing behind
     without = reproduce(client, original, into=tmp_path / "plain", run=False, without_diff=True)
     assert (
         not without.applied_diff

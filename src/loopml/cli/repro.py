@@ -116,10 +116,12 @@ def reproduce(
     ),
 ) -> None:
     """Check out the run's code, restore its data and lock, and re-run it as a new run."""
-    from loopml.repro import diff_runs, rerun_prepared
+    from loopml.repro import diff_runs, recorded_command, rerun_prepared
     from loopml.repro import reproduce as rebuild
 
     client = client_from(ctx)
+    if not no_run:
+        recorded_command(client.get_run(run_id).data.tags)  # refused before anything is written
     with console.status("Rebuilding the run's code and data..."):
         done = rebuild(client, run_id, into=into, run=False, without_diff=without_diff)
     console.print(

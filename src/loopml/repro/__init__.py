@@ -14,7 +14,7 @@ into ``lm.start_run``); configuration comes from ``loopml.configuration``.
 
 from loopml.repro._artifacts import read_artifact
 from loopml.repro._diff import Change, MetricChange, RunDiff, diff_runs
-from loopml.repro._reproduce import Reproduction, reproduce, rerun_prepared
+from loopml.repro._reproduce import Reproduction, recorded_command, reproduce, rerun_prepared
 
 __all__ = [
     "Change",
@@ -23,6 +23,7 @@ __all__ = [
     "RunDiff",
     "diff_runs",
     "read_artifact",
+    "recorded_command",
     "reproduce",
     "rerun_prepared",
 ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -196,7 +197,8 @@ def _exclude(target: Path, paths: Sequence[str]) -> None:
         handle.write("# added by loopml reproduce\n" + lines)
 
 
-def _command(tags: dict[str, str]) -> tuple[str, ...]:
+def recorded_command(tags: dict[str, str]) -> tuple[str, ...]:
+    """The command line a run was started with; InvalidArgument when it cannot be re-run."""
     recorded = tags.get("loopml.command")
     entry = tags.get("loopml.entry_point", "")
     try:
@@ -230,11 +232,17 @@ def reproduce(
             f"Run {run_id} recorded no git commit (it ran outside a git repository, in one "
             "without commits, or with capture off): there is no code to check out."
         )
-    command = _command(tags) if run else ()  # refused before anything is written
+    command = recorded_command(tags) if run else ()  # refused before anything is written
     target = _target(into, run_id)
     source = _source(tags, commit)
-    _checkout(source, commit, target)
-    applied, warnings = _apply_diff(client, original, target, without_diff)
+    created = not target.exists()
+    try:
+        _checkout(source, commit, target)
+        applied, warnings = _apply_diff(client, original, target, without_diff)
+    except LoopmlError:
+        if created:  # a refused reproduction leaves nothing behind
+            shutil.rmtree(target, ignore_errors=True)
+        raise
     restored, data_warnings = _restore_data(client, original, target, tags.get("loopml.git.root"))
     warnings += data_warnings
     lock = read_artifact(client, run_id, LOCK_ARTIFACT)
@@ -272,7 +280,7 @@ def rerun_prepared(
 ) -> Reproduction:
     """Run a rebuilt run's recorded command; the new run id and the exit code."""
     original = client.get_run(prepared.run_id)
-    command = prepared.command or _command(original.data.tags)
+    command = prepared.command or recorded_command(original.data.tags)
     returncode = _rerun(client, original, python, command, prepared.workdir)
     new_run = _newest_reproduction(client, original)
     return dataclasses.replace(prepared, command=command, new_run_id=new_run, returncode=returncode)
