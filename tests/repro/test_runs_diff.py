@@ -93,3 +93,13 @@ def test_one_environment_is_stored_once(client: Client) -> None:
     }
     assert len(blobs) == 1  # three runs, one stored lock
     assert all(client.get_run(r).data.tags["loopml.env.digest"] for r in runs)
+
+
+def test_the_interpreter_name_is_not_a_code_difference(client: Client) -> None:
+    def run(command: str) -> str:
+        return client.create_run("0", tags={"loopml.command": command}).info.run_id
+
+    same = diff_runs(client, run('["python", "t.py", "a=1"]'), run('["python3.11", "t.py", "a=1"]'))
+    assert same.code == ()
+    other = diff_runs(client, run('["python", "t.py", "a=1"]'), run('["python", "t.py", "a=2"]'))
+    assert [c.key for c in other.code] == ["loopml.command"]

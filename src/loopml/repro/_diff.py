@@ -9,6 +9,7 @@ two environment locks, and the dataset versions each run read.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,16 +102,34 @@ def _inputs(run: Run) -> dict[str, str]:
 
 # What decides the code that ran. The branch and remote are where it came from (a
 # reproduction runs on a detached checkout of a clone), and dirtiness is in the diff.
-_CODE_TAGS = (COMMIT_TAG, "loopml.entry_point", "loopml.command")
+COMMAND_TAG = "loopml.command"
+_CODE_TAGS = (COMMIT_TAG, "loopml.entry_point", COMMAND_TAG)
+
+
+def _arguments(command: str) -> str:
+    """The recorded command without its interpreter (``python`` or ``python3.11``: same code)."""
+    try:
+        argv = json.loads(command)
+    except json.JSONDecodeError:
+        return command
+    if isinstance(argv, list) and argv:
+        return json.dumps(argv[1:])
+    return command
+
+
+def _code(run: Run) -> dict[str, str]:
+    tags = run.data.tags
+    code = {k: tags[k] for k in _CODE_TAGS if k in tags}
+    if COMMAND_TAG in code:
+        code[COMMAND_TAG] = _arguments(code[COMMAND_TAG])
+    return code
 
 
 def diff_runs(client: Client, run_a: str, run_b: str) -> RunDiff:
     """Compare two runs (NotFound for an unknown run id)."""
     a, b = client.get_run(run_a), client.get_run(run_b)
     params, same_params = _changes(a.data.params, b.data.params)
-    code_a = {k: a.data.tags[k] for k in _CODE_TAGS if k in a.data.tags}
-    code_b = {k: b.data.tags[k] for k in _CODE_TAGS if k in b.data.tags}
-    code, _ = _changes(code_a, code_b)
+    code, _ = _changes(_code(a), _code(b))
     notes: list[str] = []
     try:
         patch_a, patch_b = (
