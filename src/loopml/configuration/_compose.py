@@ -20,8 +20,6 @@ resolve inside ``config_dir`` before it is opened.
 from __future__ import annotations
 
 import copy
-import difflib
-import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,20 +29,14 @@ from typing import Any
 
 import yaml
 
+from loopml.configuration._interpolation import Resolver
+from loopml.configuration._keys import MISSING, hint, lookup, scalar_text
 from loopml.configuration._overrides import Override, parse_override
 from loopml.core.errors import InvalidArgument
 
 _NAME_RE = re.compile(r"[\w][\w.+-]*")
 _SUFFIXES = (".yaml", ".yml")
 _MAX_TREE_PASSES = 5
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-_MISSING: Any = _Missing()
 
 
 @dataclass(frozen=True)
@@ -69,18 +61,18 @@ class Config(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self.data)
 
-    def select(self, dotted: str, default: Any = _MISSING) -> Any:
+    def select(self, dotted: str, default: Any = MISSING) -> Any:
         """The value at ``"train.lr"``; a missing key gives ``default``, else ``InvalidArgument``.
 
         The error names the closest existing keys, because a missing key is almost
         always a typo in a script or on the command line.
         """
-        found = _lookup(self.data, dotted.split("."))
-        if found is not _MISSING:
+        found = lookup(self.data, dotted.split("."))
+        if found is not MISSING:
             return found
-        if default is not _MISSING:
+        if default is not MISSING:
             return default
-        raise InvalidArgument(f"No key {dotted!r} in the configuration{_hint(dotted, self.data)}")
+        raise InvalidArgument(f"No key {dotted!r} in the configuration{hint(dotted, self.data)}")
 
     def flat(self) -> dict[str, str]:
         """Dotted keys to text values: the form run params take (see ``flatten``)."""
@@ -108,7 +100,7 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
         if isinstance(value, Mapping) and value:
             out.update(flatten(value, dotted))
         else:
-            out[dotted] = _scalar_text(value)
+            out[dotted] = scalar_text(value)
     return out
 
 
@@ -139,7 +131,7 @@ def compose(
         _merge_at(data, package, content)
     for override in value_overrides:
         _apply(data, override)
-    _Resolver(data, os.environ if env is None else env).run()
+    Resolver(data, os.environ if env is None else env).run()
     return Config(data, dict(tree.choices), tuple(rel for rel, _, _ in tree.items))
 
 
@@ -278,7 +270,7 @@ class _Tree:
             elif is_group and ov.kind in ("set", "force"):
                 groups[ov.key] = None if ov.value is None else _option(ov)
             elif is_group and ov.kind == "delete":
-                removed[ov.key] = ov.value if ov.has_value else _MISSING
+                removed[ov.key] = ov.value if ov.has_value else MISSING
             elif ov.kind == "force" and is_folder:
                 appended.append(_Entry("group", ov.key, _option(ov), override=True, text=ov.text))
             else:
@@ -366,7 +358,7 @@ class _Tree:
         option = self._groups.get(group, option)
         if group in self._removed:
             expected = self._removed[group]
-            if expected is not _MISSING and option != _option_str(expected):
+            if expected is not MISSING and option != _option_str(expected):
                 raise InvalidArgument(
                     f"Override ~{group}={expected}: the chosen option is {option!r}, not "
                     f"{_option_str(expected)!r}; use ~{group} to remove it whatever it is."
@@ -510,235 +502,4 @@ def _missing(ov: Override, data: dict[str, Any]) -> None:
     add = ""
     if ov.kind == "set":
         add = f" To add it as a new key, use +{ov.key}={ov.text.partition('=')[2]}"
-    raise InvalidArgument(f"No key {ov.key!r} in the configuration{_hint(ov.key, data)}{add}")
-
-
-# -- interpolation ---------------------------------------------------------------------
-
-_RESOLVER_RE = re.compile(r"([A-Za-z_][\w.]*):(.*)", re.DOTALL)
-_REF_RE = re.compile(r"(\.*)([A-Za-z_][\w-]*(?:\.(?:[A-Za-z_][\w-]*|\d+))*)")
-
-
-class _Resolver:
-    """Resolves ``${a.b}`` and ``${oc.env:NAME,default}`` in place, OmegaConf style.
-
-    A value that is exactly one interpolation takes the referenced value with its type;
-    an embedded one becomes text. ``\\${`` is a literal ``${``. ``active`` is the chain
-    of paths being resolved, so a cycle is reported with every key on it.
-    """
-
-    def __init__(self, data: dict[str, Any], env: Mapping[str, str]) -> None:
-        self.data = data
-        self.env = env
-        self.active: list[tuple[Any, ...]] = []
-        self.done: set[tuple[Any, ...]] = set()
-
-    def run(self) -> None:
-        self._resolve_node(())
-
-    def _resolve_node(self, path: tuple[Any, ...]) -> None:
-        if path in self.done:
-            return
-        node = self._raw(path)
-        if isinstance(node, str):
-            if "${" in node:
-                self._store(path, self._resolve_string(node, path))
-        elif isinstance(node, dict | list):
-            self._enter(path)
-            keys = list(node) if isinstance(node, dict) else range(len(node))
-            for key in keys:
-                self._resolve_node((*path, key))
-            self.active.pop()
-        self.done.add(path)
-
-    def _enter(self, path: tuple[Any, ...]) -> None:
-        if path in self.active:
-            chain = [*self.active[self.active.index(path) :], path]
-            names = " -> ".join(_dotted(p) for p in chain)
-            raise InvalidArgument(f"Interpolation cycle: {names}; break one of these references.")
-        self.active.append(path)
-
-    def _raw(self, path: tuple[Any, ...]) -> Any:
-        node: Any = self.data
-        for key in path:
-            node = node[key]
-        return node
-
-    def _store(self, path: tuple[Any, ...], value: Any) -> None:
-        self._raw(path[:-1])[path[-1]] = value
-        self.done.add(path)
-
-    def _resolve_string(self, text: str, path: tuple[Any, ...]) -> Any:
-        self._enter(path)
-        try:
-            pieces = _split_interpolations(text, _dotted(path))
-            if len(pieces) == 1 and isinstance(pieces[0], tuple):
-                return self._evaluate(pieces[0][0], path)
-            out: list[str] = []
-            for piece in pieces:
-                if isinstance(piece, tuple):
-                    out.append(str(self._evaluate(piece[0], path)))
-                else:
-                    out.append(piece)
-            return "".join(out)
-        finally:
-            self.active.pop()
-
-    def _evaluate(self, expression: str, path: tuple[Any, ...]) -> Any:
-        if "${" in expression:
-            expression = str(self._resolve_inner(expression, path))
-        expression = expression.strip()
-        call = _RESOLVER_RE.fullmatch(expression)
-        if call is not None:
-            return self._resolver(call.group(1), call.group(2), path)
-        ref = _REF_RE.fullmatch(expression)
-        if ref is None:
-            raise InvalidArgument(
-                f"Invalid interpolation ${{{expression}}} at {_dotted(path)!r}; use ${{a.b}} "
-                f"for another key or ${{oc.env:NAME}} for an environment variable."
-            )
-        dots, key = ref.group(1), ref.group(2)
-        base = path[: len(path) - len(dots)] if dots else ()
-        if len(dots) > len(path):
-            raise InvalidArgument(f"Interpolation ${{{expression}}} goes above the top level.")
-        return self._value((*base, *key.split(".")), expression, path)
-
-    def _resolve_inner(self, expression: str, path: tuple[Any, ...]) -> Any:
-        out: list[str] = []
-        for piece in _split_interpolations(expression, _dotted(path)):
-            out.append(str(self._evaluate(piece[0], path)) if isinstance(piece, tuple) else piece)
-        return "".join(out)
-
-    def _value(self, target: tuple[Any, ...], expression: str, path: tuple[Any, ...]) -> Any:
-        node: Any = self.data
-        resolved: tuple[Any, ...] = ()
-        for part in target:
-            if isinstance(node, dict) and part in node:
-                key: Any = part
-            elif isinstance(node, list) and str(part).isdigit() and int(part) < len(node):
-                key = int(part)
-            else:
-                raise InvalidArgument(
-                    f"Unknown interpolation ${{{expression}}} at {_dotted(path)!r}: no key "
-                    f"{_dotted(target)!r}{_hint(_dotted(target), self.data)}"
-                )
-            resolved = (*resolved, key)
-            node = node[key]
-            if isinstance(node, str) and "${" in node and resolved not in self.done:
-                self._resolve_node(resolved)
-                node = self._raw(resolved)
-        if isinstance(node, dict | list):
-            self._resolve_node(resolved)
-            return copy.deepcopy(self._raw(resolved))
-        return node
-
-    def _resolver(self, name: str, argument: str, path: tuple[Any, ...]) -> Any:
-        if name != "oc.env":
-            raise InvalidArgument(
-                f"Unknown resolver {name!r} in ${{{name}:...}} at {_dotted(path)!r}; the only "
-                f"resolver is oc.env (${{oc.env:NAME}} or ${{oc.env:NAME,default}})."
-            )
-        var, comma, default = argument.partition(",")
-        var = var.strip()
-        if var in self.env:
-            return self.env[var]
-        if comma:
-            default = default.strip()
-            if default == "null":
-                return None
-            if len(default) >= 2 and default[0] == default[-1] and default[0] in "'\"":
-                return default[1:-1]
-            return default
-        raise InvalidArgument(
-            f"Environment variable {var!r} is not set (needed by ${{oc.env:{var}}} at "
-            f"{_dotted(path)!r}); set it or give a default: ${{oc.env:{var},default}}."
-        )
-
-
-def _split_interpolations(text: str, where: str) -> list[str | tuple[str]]:
-    """Literal text and ``(expression,)`` pieces of a string, honouring ``\\${`` escapes."""
-    pieces: list[str | tuple[str]] = []
-    literal: list[str] = []
-    pos = 0
-    while pos < len(text):
-        if text.startswith("\\${", pos):
-            literal.append("${")
-            pos += 3
-            continue
-        if not text.startswith("${", pos):
-            literal.append(text[pos])
-            pos += 1
-            continue
-        depth, end = 0, pos
-        while end < len(text):
-            depth += {"{": 1, "}": -1}.get(text[end], 0)
-            end += 1
-            if depth == 0 and text[end - 1] == "}":
-                break
-        if depth != 0:
-            raise InvalidArgument(f"Unclosed interpolation in {text!r} at {where!r}; add '}}'.")
-        if literal:
-            pieces.append("".join(literal))
-            literal = []
-        pieces.append((text[pos + 2 : end - 1],))
-        pos = end
-    if literal:
-        pieces.append("".join(literal))
-    return pieces
-
-
-def _dotted(path: Sequence[Any]) -> str:
-    return ".".join(str(part) for part in path) or "<top level>"
-
-
-# -- lookups and text ------------------------------------------------------------------
-
-
-def _lookup(data: Any, parts: Sequence[str]) -> Any:
-    node = data
-    for part in parts:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
-
-
-def dotted_keys(data: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """Every key path of nested mappings (``train``, ``train.lr``), for close matches."""
-    keys: list[str] = []
-    for key, value in data.items():
-        dotted = f"{prefix}.{key}" if prefix else str(key)
-        keys.append(dotted)
-        if isinstance(value, Mapping):
-            keys.extend(dotted_keys(value, dotted))
-    return keys
-
-
-def _hint(key: str, data: Mapping[str, Any]) -> str:
-    """``"; did you mean 'a' or 'b'?"`` with the closest keys, or ``"."`` when none is close."""
-    scored = sorted(
-        ((difflib.SequenceMatcher(None, key, other).ratio(), other) for other in dotted_keys(data)),
-        reverse=True,
-    )
-    best = scored[0][0] if scored else 0.0
-    # Only the keys about as close as the best one: a typo has one intended key.
-    matches = [repr(other) for ratio, other in scored[:3] if ratio >= max(0.6, best - 0.1)]
-    if not matches:
-        return "."
-    listed = matches[0] if len(matches) == 1 else f"{', '.join(matches[:-1])} or {matches[-1]}"
-    return f"; did you mean {listed}?"
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list | tuple | Mapping):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    return str(value)
+    raise InvalidArgument(f"No key {ov.key!r} in the configuration{hint(ov.key, data)}{add}")
