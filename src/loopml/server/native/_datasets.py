@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from loopml.datasets import Datasets
 from loopml.objects import TreeEntry
 from loopml.server._body import RequestBody
-from loopml.server._deps import service
+from loopml.server._deps import per_app, service
 from loopml.server.native import _datasets_schemas as s
 from loopml.server.native._route import StrictJsonRoute
 from loopml.tracking import Client
@@ -32,11 +32,7 @@ NAME = "/datasets/{name}"
 
 def datasets(request: Request, client: Client = Depends(service)) -> Datasets:
     """The datasets service over this server's stores (built once per app)."""
-    found: Datasets | None = getattr(request.app.state, "datasets", None)
-    if found is None or found.client is not client:
-        found = Datasets(client)
-        request.app.state.datasets = found
-    return found
+    return per_app(request, "datasets", Datasets, client)
 
 
 @router.post(

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from loopml.core.errors import InvalidArgument
 from loopml.deployments import Deployments
 from loopml.deployments._deployments import MAX_SEGMENT_BYTES
-from loopml.server._deps import service
+from loopml.server._deps import per_app, service
 from loopml.server.native import _deployments_schemas as s
 from loopml.server.native._route import StrictJsonRoute
 from loopml.server.native._schemas import Empty
@@ -35,11 +35,7 @@ MAX_TIME = 2**63 - 1
 
 def deployments(request: Request, client: Client = Depends(service)) -> Deployments:
     """The deployments service over this server's stores (built once per app)."""
-    found: Deployments | None = getattr(request.app.state, "deployments", None)
-    if found is None or found.client is not client:
-        found = Deployments(client)
-        request.app.state.deployments = found
-    return found
+    return per_app(request, "deployments", Deployments, client)
 
 
 @router.post("", response_model=s.DeploymentOut, summary="Create a deployment")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from loopml.monitoring import Monitors, redacted_rule
-from loopml.server._deps import service
+from loopml.server._deps import per_app, service
 from loopml.server.native import _monitors_schemas as s
 from loopml.server.native._route import StrictJsonRoute
 from loopml.server.native._schemas import Empty
@@ -26,11 +26,7 @@ RULE = "/alerts/rules/{name}"
 
 def monitors(request: Request, client: Client = Depends(service)) -> Monitors:
     """The monitors service over this server's stores (built once per app)."""
-    found: Monitors | None = getattr(request.app.state, "monitors", None)
-    if found is None or found.client is not client:
-        found = Monitors(client)
-        request.app.state.monitors = found
-    return found
+    return per_app(request, "monitors", Monitors, client)
 
 
 @router.post("/monitors", response_model=s.MonitorOut, summary="Create a monitor")

@@ -17,7 +17,7 @@ from loopml.core.hashing import is_hash
 from loopml.core.ids import is_run_id
 from loopml.pipelines import Schedules
 from loopml.pipelines._step import check_name
-from loopml.server._deps import service
+from loopml.server._deps import per_app, service
 from loopml.server.native import _pipelines_schemas as s
 from loopml.server.native._route import StrictJsonRoute
 from loopml.server.native._schemas import Empty
@@ -30,11 +30,7 @@ NAME = "/schedules/{name}"
 
 def schedules(request: Request, client: Client = Depends(service)) -> Schedules:
     """The schedules service over this server's stores (built once per app)."""
-    found: Schedules | None = getattr(request.app.state, "schedules", None)
-    if found is None or found.client is not client:
-        found = Schedules(client)
-        request.app.state.schedules = found
-    return found
+    return per_app(request, "schedules", Schedules, client)
 
 
 @router.post("/schedules", response_model=s.ScheduleOut, summary="Create a schedule")
