@@ -314,7 +314,8 @@ class Monitors:
         spec = MonitorSpec.from_dict(monitor.spec)
         columns = [c for c in (newest.drift or {}).get("columns", {}) if c != "prediction"]
         try:
-            reference = Datasets(self.client).read_frame(newest.reference)
+            datasets = Datasets(self.client)
+            reference = self._references.frame(datasets, datasets.get(newest.reference))
             frame = Deployments(self.client).read_predictions(
                 monitor.deployment,
                 since_ms=newest.window_start,
