@@ -11,6 +11,7 @@ delivery, and the monitor keeps running.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -117,8 +118,4 @@ def _send(store: MonitorStore, rule: AlertRule, event: AlertEvent, deliver: Deli
                 delivery.get("error"),
             )
     store.set_deliveries(event.id, deliveries)
-    return AlertEvent(**{**_fields(event), "deliveries": tuple(deliveries)})
-
-
-def _fields(event: AlertEvent) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in AlertEvent.__dataclass_fields__}
+    return dataclasses.replace(event, deliveries=tuple(deliveries))

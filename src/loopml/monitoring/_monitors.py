@@ -24,7 +24,6 @@ import builtins
 import dataclasses
 import functools
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,14 +86,6 @@ def validate_name(name: object, what: str) -> str:
             f"Invalid {what} name {name!r:.80}: use 1-256 letters, digits, '-', '_' or '.'."
         )
     return name
-
-
-def _finite(metrics: Mapping[str, Any]) -> dict[str, float | None]:
-    out: dict[str, float | None] = {}
-    for key, value in metrics.items():
-        number = None if value is None else float(value)
-        out[str(key)] = number if number is not None and math.isfinite(number) else None
-    return out
 
 
 class Monitors:
@@ -254,7 +245,8 @@ class Monitors:
                     drift_options=spec.drift,
                 )
                 status, detail = window.status, window.detail
-                metrics, drift = window.metrics, window.to_dict()["drift"]
+                shown = window.to_dict()  # non-finite metrics become None
+                metrics, drift = shown["metrics"], shown["drift"]
             except LoopmlError as exc:
                 status, detail, metrics, drift = "error", str(exc), {}, None
             if missing and status != "error":
@@ -266,7 +258,7 @@ class Monitors:
                     window_end=end,
                     status=status,
                     detail=detail,
-                    metrics=_finite(metrics),
+                    metrics=metrics,
                     drift=drift,
                     reference="" if reference is None else reference.label,
                     created_time=now,
