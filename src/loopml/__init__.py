@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from loopml.configuration import compose
     from loopml.core.errors import LoopmlError
     from loopml.deployments import log_labels
+    from loopml.evaluation import evaluate, evaluation_gates
     from loopml.models import autolog
     from loopml.monitoring import drift_report
     from loopml.pipelines import PipelineRun, pipeline, run_pipeline, step
@@ -111,6 +112,8 @@ __all__ = [
     "download_artifacts",
     "drift_report",
     "end_run",
+    "evaluate",
+    "evaluation_gates",
     "flush",
     "get_run",
     "get_tracking_uri",
@@ -180,6 +183,8 @@ _EXPORTS: dict[str, str] = {
     "download_artifacts": "loopml.tracking",
     "drift_report": "loopml.monitoring",
     "end_run": "loopml.tracking",
+    "evaluate": "loopml.evaluation",
+    "evaluation_gates": "loopml.evaluation",
     "flush": "loopml.tracking",
     "get_run": "loopml.tracking",
     "get_tracking_uri": "loopml.tracking",
@@ -220,6 +225,7 @@ _SUBMODULES = frozenset(
         "data",
         "datasets",
         "deployments",
+        "evaluation",
         "executors",
         "models",
         "monitoring",

@@ -6,6 +6,7 @@ import typer
 
 from loopml.cli import (
     alerts,
+    ci,
     data,
     datasets,
     deployments,
@@ -55,6 +56,7 @@ app.add_typer(tune.app, name="tune")
 app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(ci.app, name="ci")
 app.add_typer(maintenance.db_app, name="db")
 app.command("gc")(maintenance.gc)
 app.command("quickstart")(quickstart.quickstart)

@@ -19,10 +19,15 @@ def write_text_atomic(path: Path, text: str) -> None:
     A reader sees the old content or the new one, never a partial file, even
     if the process dies mid-write. StorageError if the folder is not writable.
     """
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file and a rename (see write_text_atomic)."""
     tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}-{path.name}")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
+        with open(tmp, "wb") as out:
+            out.write(data)
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

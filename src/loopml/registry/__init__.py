@@ -30,7 +30,7 @@ from loopml.registry._gates import (
     parse_gate,
 )
 from loopml.registry._registry import Registry
-from loopml.registry._uri import ModelReference, parse_models_uri
+from loopml.registry._uri import ModelReference, parse_models_uri, parse_runs_uri
 from loopml.registry._user import current_user
 from loopml.registry._validation import validate_model_name
 from loopml.store.registry_records import (
@@ -68,6 +68,7 @@ __all__ = [
     "gate_from_dict",
     "parse_gate",
     "parse_models_uri",
+    "parse_runs_uri",
     "promote",
     "rollback",
     "validate_model_name",
