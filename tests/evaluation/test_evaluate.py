@@ -194,3 +194,22 @@ def test_unsupported_explainer_leaves_a_notice_and_the_rest(data) -> None:
     assert "roc_auc" not in result.metrics  # no probabilities
     assert any("SHAP values were not computed" in n for n in result.notices)
     assert result.explanations["permutation"]["features"]
+
+
+def test_multiclass_metrics_and_explanations(data) -> None:
+    train, holdout = data
+    from sklearn.linear_model import LogisticRegression
+
+    columns = ["tenure", "charges", "tickets"]
+    model = LogisticRegression(max_iter=1000).fit(train[columns], train["plan"])
+    with lm.start_run():
+        uri = lm.log_model(model, "model", input_example=train[columns].head()).model_uri
+    result = lm.evaluate(uri, holdout, target="plan", shap_rows=5, permutation_repeats=2)
+    assert result.classes == ["basic", "plus", "pro"]
+    assert result.metrics["accuracy"] == pytest.approx(
+        accuracy_score(holdout["plan"], model.predict(holdout[columns]))
+    )
+    assert len(result.details["confusion_matrix"]["matrix"]) == 3
+    assert "calibration" not in result.details
+    assert any("3 classes has no single output" in n for n in result.notices)
+    assert result.explanations["permutation"]["features"]

@@ -65,9 +65,8 @@ def explain(
     if shap_rows <= 0:
         return
     try:
-        shap = shap_explanation(
-            model.raw, _shap_output(model, scored), X, sample_rows=shap_rows, background_rows=25
-        )
+        output = _shap_output(model, scored)
+        shap = shap_explanation(model.raw, output, X, sample_rows=shap_rows, background_rows=25)
     except ExplainerUnsupported as exc:
         evaluation.notices.append(f"SHAP values were not computed: {exc}")
         return
@@ -83,9 +82,18 @@ def explain(
 
 
 def _shap_output(model: LoadedModel, scored: Scored) -> Callable[[pd.DataFrame], Any]:
-    """What SHAP explains: a binary classifier's positive-class probability, else predict."""
+    """What SHAP explains: a binary classifier's positive-class probability, else predict.
+
+    A multiclass classifier has no one number per row worth explaining (its
+    label codes are not an output), so it is left to permutation importance.
+    """
     classes = scored.classes or []
     if scored.proba is not None and len(classes) == 2:
         column = classes.index(positive_label(classes))
         return lambda frame: np.asarray(model.predict_proba(frame))[:, column]
+    if scored.classes is not None and len(classes) != 2:
+        raise ExplainerUnsupported(
+            f"a classifier of {len(classes)} classes has no single output to explain; "
+            "see the permutation importance"
+        )
     return lambda frame: np.asarray(model.predict(frame)).ravel()
