@@ -26,6 +26,8 @@ def _load(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"bench_{path.parent.name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # dataclasses look the module up by name while the class body runs.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 

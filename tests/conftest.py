@@ -48,6 +48,8 @@ _TABLES = ", ".join(
         "monitor_results",
         "alert_rules",
         "alert_events",
+        "feature_definitions",
+        "feature_materializations",
     )
 )
 

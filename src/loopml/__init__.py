@@ -227,6 +227,7 @@ _SUBMODULES = frozenset(
         "deployments",
         "evaluation",
         "executors",
+        "features",
         "models",
         "monitoring",
         "objects",

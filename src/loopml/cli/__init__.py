@@ -12,6 +12,7 @@ from loopml.cli import (
     deployments,
     drift,
     experiments,
+    features,
     maintenance,
     models,
     monitor,
@@ -56,6 +57,7 @@ app.add_typer(tune.app, name="tune")
 app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(features.app, name="features")
 app.add_typer(ci.app, name="ci")
 app.add_typer(maintenance.db_app, name="db")
 app.command("gc")(maintenance.gc)

@@ -21,6 +21,7 @@ app = typer.Typer(help="Manage deployments and label their predictions.", no_arg
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts.")
 MODEL_HELP = "models:/<name>@<alias>, models:/<name>/<version> or runs:/<run id>/<path>."
+FEATURE_SERVICE_HELP = "A feature service: requests then carry entity keys (and request data)."
 
 
 def _deployments(ctx: typer.Context) -> Deployments:
@@ -35,6 +36,8 @@ def _routes(d: Deployment) -> str:
         parts.append(f"canary {d.canary_uri} ({d.canary_weight:.0%})")
     if d.shadow_uri is not None:
         parts.append(f"shadow {d.shadow_uri}")
+    if d.feature_service is not None:
+        parts.append(f"features from service {d.feature_service}")
     return ", ".join(parts)
 
 
@@ -52,6 +55,7 @@ def create(
     canary_weight: float = typer.Option(0.0, "--canary-weight", help="The canary's share, 0-1."),
     shadow: str = typer.Option(None, "--shadow", help="A model mirrored every request."),
     description: str = typer.Option("", "--description"),
+    feature_service: str = typer.Option(None, "--feature-service", help=FEATURE_SERVICE_HELP),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a deployment that `loopml serve --deployment NAME` follows."""
@@ -62,6 +66,7 @@ def create(
         canary_weight=canary_weight,
         shadow_uri=shadow,
         description=description,
+        feature_service=feature_service,
     )
     if as_json:
         print_json(created)
@@ -113,6 +118,8 @@ def show(ctx: typer.Context, name: str = typer.Argument(...), as_json: bool = JS
         tree.add(escape(f"canary: {d.canary_uri} ({d.canary_weight:g} of requests)"))
     if d.shadow_uri is not None:
         tree.add(escape(f"shadow: {d.shadow_uri} (every request, never answered)"))
+    if d.feature_service is not None:
+        tree.add(escape(f"feature service: {d.feature_service} (requests carry entity keys)"))
     tree.add(f"updated {when(d.updated_time)}")
     console.print(tree)
 
@@ -129,6 +136,10 @@ def update(
     shadow: str = typer.Option(None, "--shadow", help="A new shadow model."),
     no_shadow: bool = typer.Option(False, "--no-shadow", help="Remove the shadow."),
     description: str = typer.Option(None, "--description"),
+    feature_service: str = typer.Option(None, "--feature-service", help=FEATURE_SERVICE_HELP),
+    no_feature_service: bool = typer.Option(
+        False, "--no-feature-service", help="Requests carry the model's inputs again."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Change the given routes of a deployment; the rest stay as they are."""
@@ -136,14 +147,19 @@ def update(
         raise InvalidArgument("Give --canary or --no-canary, not both.")
     if no_shadow and shadow is not None:
         raise InvalidArgument("Give --shadow or --no-shadow, not both.")
+    if no_feature_service and feature_service is not None:
+        raise InvalidArgument("Give --feature-service or --no-feature-service, not both.")
     given: dict[str, Any] = {
         "model_uri": model,
         "canary_uri": canary,
         "canary_weight": canary_weight,
         "shadow_uri": shadow,
         "description": description,
+        "feature_service": feature_service,
     }
     changes = {key: value for key, value in given.items() if value is not None}
+    if no_feature_service:
+        changes["feature_service"] = None
     if no_canary:
         changes["canary_uri"] = None
     if no_shadow:

@@ -55,6 +55,11 @@ def serve(
     no_onnx: bool = typer.Option(
         False, "--no-onnx", help="Never use the ONNX Runtime fast path for scikit-learn models."
     ),
+    feature_service: str = typer.Option(
+        None,
+        "--feature-service",
+        help="Requests carry entity keys: look this feature service's features up first.",
+    ),
 ) -> None:
     """Serve a model, or follow a deployment, over MLflow scoring and Open Inference V2."""
     import uvicorn  # the [serve] extra; imported only to serve
@@ -83,6 +88,7 @@ def serve(
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         onnx=not no_onnx,
         onnx_cache=str(_settings_home() / "cache" / "onnx"),
+        feature_service=feature_service,
     )
     if model_uri is not None:
         check_uri(model_uri)  # a typo fails here, not as a server that is never ready

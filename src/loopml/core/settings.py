@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Alert webhooks may point at loopback and private addresses only when allowed
     # (an alert rule's URL must not become a way into the server's network).
     alerts_allow_private: bool = False
+    # The feature store's online store: None = SQLite under home, "sqlite:///path",
+    # or "redis://host:port/db" (LOOPML_FEATURES_ONLINE).
+    features_online: str | None = None
     # Runs record their git state, diff and environment lock when they start.
     capture_provenance: bool = True
 

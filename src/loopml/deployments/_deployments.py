@@ -22,6 +22,7 @@ from loopml.deployments._storage import LocalSegments, RemoteSegments, SegmentSt
 from loopml.deployments._validation import (
     validate_deployment_name,
     validate_description,
+    validate_feature_service,
     validate_model_uri,
     validate_optional_uri,
     validate_weight,
@@ -72,11 +73,13 @@ class Deployments:
         canary_weight: float = 0.0,
         shadow_uri: str | None = None,
         description: str = "",
+        feature_service: str | None = None,
     ) -> Deployment:
         """Create a deployment (revision 1); AlreadyExists if the name is taken.
 
         URIs are ``models:/`` or ``runs:/``; ``canary_weight`` (0 to 1) is the share
         of requests routed to ``canary_uri`` and needs one when above 0.
+        ``feature_service`` names the feature service the server looks features up by.
         """
         return self.store.create_deployment(
             validate_deployment_name(name),
@@ -85,6 +88,7 @@ class Deployments:
             canary_weight=validate_weight(canary_weight),
             shadow_uri=validate_optional_uri(shadow_uri, "shadow_uri"),
             description=validate_description(description),
+            feature_service=validate_feature_service(feature_service),
         )
 
     def get(self, name: str) -> Deployment:
@@ -104,6 +108,7 @@ class Deployments:
         canary_weight: float | EllipsisType = ...,
         shadow_uri: str | EllipsisType | None = ...,
         description: str | EllipsisType = ...,
+        feature_service: str | EllipsisType | None = ...,
     ) -> Deployment:
         """Change only the given fields (revision + 1); None clears the canary or shadow.
 
@@ -124,10 +129,12 @@ class Deployments:
             changes["shadow_uri"] = validate_optional_uri(shadow_uri, "shadow_uri")
         if description is not ...:
             changes["description"] = validate_description(description)
+        if feature_service is not ...:
+            changes["feature_service"] = validate_feature_service(feature_service)
         if not changes:
             raise InvalidArgument(
                 f"Nothing to update in deployment {name!r}: give model_uri, canary_uri, "
-                "canary_weight, shadow_uri or description."
+                "canary_weight, shadow_uri, description or feature_service."
             )
         return self.store.update_deployment(name, changes)
 

@@ -56,6 +56,7 @@ class RestDeploymentStore(DeploymentStore):
         canary_weight: float,
         shadow_uri: str | None,
         description: str,
+        feature_service: str | None = None,
     ) -> Deployment:
         payload = {
             "name": name,
@@ -64,6 +65,7 @@ class RestDeploymentStore(DeploymentStore):
             "canary_weight": canary_weight,
             "shadow_uri": shadow_uri,
             "description": description,
+            "feature_service": feature_service,
         }
         return _DEPLOYMENT.validate_python(
             self._call("POST", "/deployments", payload)["deployment"]

@@ -14,6 +14,7 @@ from typing import Any
 from loopml.core.errors import InvalidArgument
 from loopml.core.ids import is_run_id
 from loopml.core.text import check_text
+from loopml.features._definitions import validate_name
 from loopml.objects import validate_tree_path
 from loopml.registry import parse_models_uri, validate_model_name
 
@@ -70,6 +71,11 @@ def validate_weight(weight: object) -> float:
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise InvalidArgument(f"Invalid canary_weight {weight!r}: give a number from 0 to 1.")
     return value
+
+
+def validate_feature_service(name: object) -> str | None:
+    """None (requests carry the model's inputs) or a feature service's name."""
+    return None if name is None else validate_name(name, "feature service")
 
 
 def validate_description(description: object) -> str:

@@ -12,7 +12,9 @@ models through ONNX Runtime when the conversion reproduces them); the
 alias or deployment record is followed and new versions are swapped in
 without a failed request; a deployment's canary takes a share of requests
 decided by request id and its shadow sees every request without answering
-any. Every prediction can go to the deployment's prediction log.
+any. Every prediction can go to the deployment's prediction log. With a
+feature service, requests carry entity keys and the server looks the
+features up in the online store before predicting.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from loopml.core.errors import InvalidArgument
 from loopml.serving._app import build_app
 from loopml.serving._config import CONFIG_VARIABLE, DEFAULT_MAX_BODY_BYTES, ServeConfig
 from loopml.serving._fastpath import FastPath, choose_fast_path
+from loopml.serving._features import FeatureInputs
 from loopml.serving._metrics import ServingMetrics
 from loopml.serving._reload import ModelManager
 from loopml.serving._routing import (
@@ -75,9 +78,11 @@ def create_serving_app(
     ``prediction_log=False``).
     """
     logs = sink is None and config.prediction_log
-    if client is None and (logs or config.model_uri is None or reads_store(config.model_uri)):
+    needs_store = config.model_uri is None or reads_store(config.model_uri)
+    if client is None and (logs or needs_store or config.feature_service is not None):
         client = _default_client()
     source = _source(config, client)
+    features = _feature_inputs(config, client)
     if sink is None:
         sink = _prediction_log(client, source.deployment) if logs else NullSink()
     metrics = ServingMetrics()
@@ -88,7 +93,7 @@ def create_serving_app(
         on_batch=metrics.batch_size.observe,
         on_load=lambda outcome: metrics.reloads.labels(outcome).inc(),
     )
-    return build_app(ServingApp(manager, sink, metrics))
+    return build_app(ServingApp(manager, sink, metrics, features))
 
 
 # The functions below import the store's services (tracking, registry, deployments: SQLAlchemy,
@@ -116,6 +121,28 @@ def _source(config: ServeConfig, client: Client | None) -> Source:
         return DeploymentSource(config.deployment, Deployments(client), registry, config.name)
     assert config.model_uri is not None  # ServeConfig guarantees one of the two
     return UriSource(config.model_uri, registry, config.name)
+
+
+def _feature_inputs(config: ServeConfig, client: Client | None) -> FeatureInputs | None:
+    """The feature lookups of a feature service (the config's, else the deployment's), or None."""
+    service = config.feature_service
+    if service is None and config.deployment is not None:
+        from loopml.deployments import Deployments
+
+        assert client is not None  # a deployment is read through the store
+        service = Deployments(client).get(config.deployment).feature_service
+    if service is None:
+        return None
+    from loopml.features._online_service import OnlineFeatures
+
+    assert client is not None  # create_serving_app makes one for a feature service
+    inputs = FeatureInputs(OnlineFeatures(client), service)
+    try:
+        inputs.check()
+    except BaseException:
+        inputs.close()
+        raise
+    return inputs
 
 
 def _prediction_log(client: Client | None, deployment: str) -> PredictionSink:

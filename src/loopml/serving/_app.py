@@ -47,26 +47,34 @@ log = logging.getLogger("loopml.serving")
 
 def build_app(state: ServingApp) -> Starlette:
     """The Starlette app over ``state`` (the lifespan loads the first model)."""
+    features = state.features
 
     async def invocations(request: Request) -> Response:
         started = time.perf_counter()
         request_id = request_id_of(request)
         version = state.current_version()
+        logged = None
+        chosen = None  # the route a request took, once taken (its failures are logged)
         try:
             routing = state.routing()
             body = await state.body(request)
             payload = parse_invocation(body, request.headers.get("content-type"))
             model, role = routing.choose(request_id)
+            chosen = (model, role, payload)
             version = model.key.uri
+            if features is not None:  # entity keys in, the service's features looked up
+                payload, logged = await features.assemble(payload, model.model.signature)
             predictions = await model.infer(payload)
             content = predictions_json(predictions)
         except LoopmlError as exc:
             state.observe(version, MLFLOW, exc.http_status, started)
+            if chosen is not None:  # a canary's error rate is read from the log
+                state.failed(*chosen, request_id, started, exc)
             return mlflow_error(exc, headers(request_id, version))
         state.observe(version, MLFLOW, 200, started)
         # Runs on the next turn of the loop, after the answer is written to the socket.
         asyncio.get_running_loop().call_soon(
-            state.after, routing, model, role, request_id, payload, predictions, started
+            state.after, routing, model, role, request_id, payload, predictions, started, logged
         )
         return Response(content, 200, headers(request_id, version), JSON)
 
@@ -77,6 +85,11 @@ def build_app(state: ServingApp) -> Starlette:
         try:
             routing = state.routing()
             _check_name(state, request)
+            if features is not None:
+                raise InvalidArgument(
+                    f"This server looks features up by feature service {features.service!r}: "
+                    "send entity keys to /invocations (Open Inference V2 takes model inputs)."
+                )
             body = await state.body(request)
             if "inference-header-content-length" in request.headers:
                 raise InvalidArgument(

@@ -27,7 +27,10 @@ class ServeConfig:
     protocol (default: the registered model's, the deployment's, or the
     folder's name). ``onnx`` allows the ONNX Runtime fast path for
     scikit-learn models (it is still used only when it reproduces the
-    model's outputs).
+    model's outputs). ``feature_service`` makes requests carry entity keys
+    (and request fields): the server looks that service's features up in the
+    online store and builds the model's input from them (a deployment's own
+    ``feature_service`` is used when this is None).
     """
 
     model_uri: str | None = None
@@ -43,6 +46,7 @@ class ServeConfig:
     onnx: bool = True
     # Where verified ONNX conversions are kept across starts (None: not kept).
     onnx_cache: str | None = None
+    feature_service: str | None = None
 
     def __post_init__(self) -> None:
         if (self.model_uri is None) == (self.deployment is None):
@@ -65,6 +69,8 @@ class ServeConfig:
             raise InvalidArgument(
                 f"--reload-interval must be positive (seconds), not {self.reload_interval}."
             )
+        if self.feature_service is not None and not self.feature_service.strip():
+            raise InvalidArgument("--feature-service is empty.")
         if self.max_body_bytes < 1:
             raise InvalidArgument(f"--max-body-bytes must be positive, not {self.max_body_bytes}.")
 

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from loopml.core.errors import InvalidArgument, LoopmlError
+from loopml.serving._features import FeatureInputs
 from loopml.serving._metrics import ServingMetrics
 from loopml.serving._payload import Payload, columns_of, jsonable, rows_of
 from loopml.serving._reload import ModelManager
@@ -55,11 +56,17 @@ class ServingApp:
     """The state the handlers share: the model manager, the sink, the metrics."""
 
     def __init__(
-        self, manager: ModelManager, sink: PredictionSink, metrics: ServingMetrics
+        self,
+        manager: ModelManager,
+        sink: PredictionSink,
+        metrics: ServingMetrics,
+        features: FeatureInputs | None = None,
     ) -> None:
         self.manager = manager
         self.sink = sink
         self.metrics = metrics
+        # Set when requests carry entity keys and the server looks features up.
+        self.features = features
         self.config = manager.config
         self.name = manager.source.name
         self.deployment = manager.source.deployment
@@ -103,20 +110,51 @@ class ServingApp:
         payload: Payload,
         predictions: Any,
         started: float,
+        logged: dict[str, list[Any]] | None = None,
     ) -> None:
-        """Log the answer and mirror the request to the shadow (called once it is sent)."""
+        """Log the answer and mirror the request to the shadow (called once it is sent).
+
+        ``logged`` holds the input columns the log records when they differ from
+        the model input (a feature service's entity keys and feature values).
+        """
         latency_ms = (time.perf_counter() - started) * 1000.0
-        self._log(model, role, request_id, payload, predictions, latency_ms, None)
+        self._log(model, role, request_id, payload, predictions, latency_ms, None, logged)
         shadow = routing.shadow
         if shadow is not None:
             if shadow.batcher.queue_depth >= SHADOW_MAX_QUEUE_ROWS:
                 self.metrics.shadow_dropped.inc()  # a slow shadow must not grow memory
                 return
-            task = asyncio.get_running_loop().create_task(self._shadow(shadow, request_id, payload))
+            task = asyncio.get_running_loop().create_task(
+                self._shadow(shadow, request_id, payload, logged)
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _shadow(self, shadow: ServedModel, request_id: str, payload: Payload) -> None:
+    def failed(
+        self,
+        model: ServedModel,
+        role: str,
+        payload: Payload,
+        request_id: str,
+        started: float,
+        error: Exception,
+    ) -> None:
+        """Log a request the model failed on: its error, no predictions.
+
+        Monitors and automation policies read a route's error rate from the log
+        (a canary that fails on inputs the champion takes is rolled back).
+        """
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        text = f"{type(error).__name__}: {error}"[:500]
+        self._log(model, role, request_id, payload, None, latency_ms, text)
+
+    async def _shadow(
+        self,
+        shadow: ServedModel,
+        request_id: str,
+        payload: Payload,
+        logged: dict[str, list[Any]] | None,
+    ) -> None:
         started = time.perf_counter()
         try:
             predictions = await shadow.infer(payload)
@@ -125,7 +163,7 @@ class ServingApp:
             self.metrics.shadow_errors.inc()
             predictions, error = None, f"{type(exc).__name__}: {exc}"[:500]
         latency_ms = (time.perf_counter() - started) * 1000.0
-        self._log(shadow, SHADOW, request_id, payload, predictions, latency_ms, error)
+        self._log(shadow, SHADOW, request_id, payload, predictions, latency_ms, error, logged)
 
     def _log(
         self,
@@ -136,6 +174,7 @@ class ServingApp:
         predictions: Any,
         latency_ms: float,
         error: str | None,
+        logged: dict[str, list[Any]] | None = None,
     ) -> None:
         rate = self._log_rate
         if rate <= 0.0 or (rate < 1.0 and log_share(request_id) >= rate):
@@ -148,7 +187,7 @@ class ServingApp:
                 model_uri=model.key.uri,
                 model_version=model.key.version,
                 role=role,
-                inputs=columns_of(payload),
+                inputs=columns_of(payload) if logged is None else logged,
                 outputs=rows_of(predictions) if predictions is not None else [],
                 latency_ms=latency_ms,
                 error=error,
@@ -182,6 +221,8 @@ class ServingApp:
                 await asyncio.wait_for(task, 5.0)
         await self.manager.close()
         await asyncio.to_thread(self.sink.close, 10.0)
+        if self.features is not None:
+            self.features.close()
 
 
 def headers(request_id: str, version: str) -> dict[str, str]:

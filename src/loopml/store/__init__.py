@@ -7,6 +7,7 @@ from loopml.store._base import SEARCH_MAX_RESULTS, TrackingStore
 from loopml.store._database import Database
 from loopml.store._dataset_base import DatasetStore
 from loopml.store._deployment_base import UPDATABLE_FIELDS, DeploymentStore, LabelColumns
+from loopml.store._feature_base import FeatureStoreBackend
 from loopml.store._filter import Comparison, OrderBy, parse_filter, parse_order_by
 from loopml.store._filter_terms import map_literals, rewrite_terms, split_terms
 from loopml.store._migrate import HEAD_REVISION, current_revision, upgrade
@@ -20,6 +21,7 @@ from loopml.store._registry_base import (
 )
 from loopml.store._sql_datasets import SqlDatasetStore
 from loopml.store._sql_deployments import SqlDeploymentStore
+from loopml.store._sql_features import SqlFeatureStore
 from loopml.store._sql_monitors import SqlMonitorStore
 from loopml.store._sql_pipelines import SqlPipelineStore
 from loopml.store._sql_registry import SqlRegistryStore
@@ -36,6 +38,12 @@ from loopml.store.deployment_records import (
     PredictionRecord,
     PredictionSegment,
     Role,
+)
+from loopml.store.feature_records import (
+    FEATURE_KINDS,
+    FeatureMaterialization,
+    FeatureRecord,
+    NewFeatureDefinition,
 )
 from loopml.store.monitor_records import (
     AlertEvent,
@@ -77,6 +85,7 @@ from loopml.store.registry_records import (
 )
 
 __all__ = [
+    "FEATURE_KINDS",
     "HEAD_REVISION",
     "MAX_CACHE_LOOKUP",
     "MAX_RESULTS",
@@ -100,6 +109,9 @@ __all__ = [
     "DeploymentStore",
     "Experiment",
     "ExperimentTag",
+    "FeatureMaterialization",
+    "FeatureRecord",
+    "FeatureStoreBackend",
     "FileInfo",
     "GateResult",
     "LabelColumns",
@@ -114,6 +126,7 @@ __all__ = [
     "MonitorStore",
     "NewAlertEvent",
     "NewDatasetVersion",
+    "NewFeatureDefinition",
     "NewModelVersion",
     "NewRun",
     "OrderBy",
@@ -136,6 +149,7 @@ __all__ = [
     "Schedule",
     "SqlDatasetStore",
     "SqlDeploymentStore",
+    "SqlFeatureStore",
     "SqlMonitorStore",
     "SqlPipelineStore",
     "SqlRegistryStore",

@@ -23,7 +23,7 @@ from loopml.store.deployment_records import Deployment, PredictionSegment
 
 # The fields an update may change; any other key is a programming error.
 UPDATABLE_FIELDS = frozenset(
-    {"model_uri", "canary_uri", "canary_weight", "shadow_uri", "description"}
+    {"model_uri", "canary_uri", "canary_weight", "shadow_uri", "description", "feature_service"}
 )
 
 
@@ -53,6 +53,7 @@ class DeploymentStore(abc.ABC):
         canary_weight: float,
         shadow_uri: str | None,
         description: str,
+        feature_service: str | None = None,
     ) -> Deployment:
         """Create a deployment at revision 1; AlreadyExists if the name is taken."""
 

@@ -324,6 +324,7 @@ class DeploymentRow(Base):
     shadow_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
     description: Mapped[str] = mapped_column(Text, default="")
     revision: Mapped[int] = mapped_column(Integer)
+    feature_service: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
     created_time: Mapped[int] = mapped_column(BigInteger)
     updated_time: Mapped[int] = mapped_column(BigInteger)
 
@@ -555,3 +556,45 @@ MONITORS = _table(MonitorRow)
 MONITOR_RESULTS = _table(MonitorResultRow)
 ALERT_RULES = _table(AlertRuleRow)
 ALERT_EVENTS = _table(AlertEventRow)
+
+
+# -- feature store (issue 14) ------------------------------------------------------------
+
+
+class FeatureDefinitionRow(Base):
+    """One version of a feature definition; ``spec`` is its JSON text.
+
+    ``kind`` is "entity", "feature_view", "on_demand_feature_view" or
+    "feature_service"; versions of one (kind, name) count up from 1 and are
+    never changed once written. ``digest`` (sha256 of the canonical spec) makes
+    applying an unchanged definition a no-op.
+    """
+
+    __tablename__ = "feature_definitions"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spec: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class FeatureMaterializationRow(Base):
+    """One load into the online store of a view's rows with event times in [start_ms, end_ms)."""
+
+    __tablename__ = "feature_materializations"
+    __table_args__ = (Index("ix_feature_materializations_view_end", "view", "end_ms"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    view: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    finished_time: Mapped[int] = mapped_column(BigInteger)
+
+
+FEATURE_DEFINITIONS = _table(FeatureDefinitionRow)
+FEATURE_MATERIALIZATIONS = _table(FeatureMaterializationRow)

@@ -39,6 +39,7 @@ def _record(row: Any) -> Deployment:
         revision=row.revision,
         created_time=row.created_time,
         updated_time=row.updated_time,
+        feature_service=row.feature_service,
     )
 
 
@@ -66,6 +67,7 @@ class SqlDeploymentStore(DeploymentStore):
         canary_weight: float,
         shadow_uri: str | None,
         description: str,
+        feature_service: str | None = None,
     ) -> Deployment:
         check_routing(canary_uri, canary_weight)
         now = now_ms()
@@ -83,6 +85,7 @@ class SqlDeploymentStore(DeploymentStore):
                     canary_weight=canary_weight,
                     shadow_uri=shadow_uri,
                     description=description,
+                    feature_service=feature_service,
                     revision=1,
                     created_time=now,
                     updated_time=now,

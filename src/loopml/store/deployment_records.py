@@ -28,7 +28,9 @@ class Deployment:
     """The routing record a serving process follows.
 
     ``revision`` starts at 1 and grows by one with every update, so a server can
-    tell cheaply whether the record it follows changed.
+    tell cheaply whether the record it follows changed. ``feature_service``
+    names the feature service whose features the server looks up for each
+    request (which then carries entity keys instead of model inputs).
     """
 
     name: str
@@ -40,6 +42,7 @@ class Deployment:
     revision: int
     created_time: int
     updated_time: int
+    feature_service: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ def create_deployment(
         canary_weight=body.canary_weight,
         shadow_uri=body.shadow_uri,
         description=body.description,
+        feature_service=body.feature_service,
     )
     return s.DeploymentOut(deployment=created)
 
@@ -74,7 +75,9 @@ def update_deployment(
     changes: dict[str, Any] = body.changes()
     for required in ("model_uri", "canary_weight", "description"):
         if required in changes and changes[required] is None:
-            raise InvalidArgument(f"Invalid {required} null: only canary_uri and shadow_uri clear.")
+            raise InvalidArgument(
+                f"Invalid {required} null: only canary_uri, shadow_uri and feature_service clear."
+            )
     return s.DeploymentOut(deployment=service.update(name, **changes))
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from loopml.store import Deployment, PredictionSegment
 
 URI = "models:/<name>@<alias>, models:/<name>/<version> or runs:/<run id>/<path>."
+FEATURE_SERVICE = "A feature service: requests then carry entity keys and request data."
 
 
 class Request(BaseModel):
@@ -34,6 +35,7 @@ class CreateDeployment(Request):
     canary_weight: float = Field(default=0.0, description="Share of requests for the canary.")
     shadow_uri: str | None = Field(default=None, description=URI)
     description: str = ""
+    feature_service: str | None = Field(default=None, description=FEATURE_SERVICE)
 
 
 class UpdateDeployment(Request):
@@ -44,6 +46,7 @@ class UpdateDeployment(Request):
     canary_weight: float | None = None
     shadow_uri: str | None = Field(default=None, description=URI)
     description: str | None = None
+    feature_service: str | None = Field(default=None, description=FEATURE_SERVICE)
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
