@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 from loopml.core.errors import InvalidArgument
 from loopml.features._definitions import FeatureService, FeatureView
 from loopml.features._entity_frame import RESERVED_PREFIX, entity_table
-from loopml.features._lookup import DefinitionSource, LookupPlan, OnDemandStep, plan_lookup
+from loopml.features._lookup import (
+    DefinitionSource,
+    LookupPlan,
+    OnDemandStep,
+    call_on_demand,
+    on_demand_output,
+    plan_lookup,
+)
 from loopml.features._offline import ViewRequest, join_table
 from loopml.features._training_set import TrainingSet
 
@@ -124,24 +131,10 @@ def _compute(step: OnDemandStep, joined: pa.Table, names: dict[tuple[str, str], 
         {feature: joined.column(names[(view, feature)]) for view, feature in step.inputs}
     )
     frame = pa.table(columns).to_pandas() if columns else pd.DataFrame(index=range(len(joined)))
-    try:
-        result = step.function(frame)
-    except Exception as exc:  # the user's function: report it, never a traceback
-        raise InvalidArgument(
-            f"On-demand view {step.view.name!r} failed: {type(exc).__name__}: {exc}"
-        ) from exc
+    result = call_on_demand(step, frame)
     dtypes = {f.name: f.dtype for f in step.view.schema}
     for feature, out in step.outputs:
-        try:
-            values = result[feature]
-        except (KeyError, TypeError, IndexError):
-            raise InvalidArgument(
-                f"On-demand view {step.view.name!r} returned no column {feature!r}."
-            ) from None
-        if len(values) != len(joined):
-            raise InvalidArgument(
-                f"On-demand view {step.view.name!r} returned {len(values)} rows for {len(joined)}."
-            )
+        values = on_demand_output(step, result, feature, len(joined))
         joined = joined.append_column(out, _arrow_column(values, dtypes[feature], step.view.name))
     return joined
 

@@ -355,30 +355,40 @@ def _run_on_demand(
         frame[request_field.name] = columns[request_field.name]
     for view, feature in step.inputs:
         frame[feature] = fetched[(view, feature)]
-    try:
-        result = step.function(pd.DataFrame(frame, index=range(count)))
-    except Exception as exc:  # the user's function: report, never a traceback
-        raise InvalidArgument(
-            f"On-demand view {step.view.name!r} failed: {type(exc).__name__}: {exc}"
-        ) from exc
+    result = call_on_demand(step, pd.DataFrame(frame, index=range(count)))
     sources = {view for view, _ in step.inputs}
     old = [any(view_stale[v][i] for v in sources) for i in range(count)]
     nones: list[int | None] = [None] * count
     for feature, out in step.outputs:
-        try:
-            column = result[feature]
-        except (KeyError, TypeError, IndexError):
-            raise InvalidArgument(
-                f"On-demand view {step.view.name!r} returned no column {feature!r}."
-            ) from None
-        listed = _as_list(column)
-        if len(listed) != count:
-            raise InvalidArgument(
-                f"On-demand view {step.view.name!r} returned {len(listed)} rows for {count}."
-            )
+        listed = _as_list(on_demand_output(step, result, feature, count))
         values[out] = [None if v != v else v for v in listed]  # NaN -> null
         stamps[out] = nones
         stale[out] = old
+
+
+def call_on_demand(step: OnDemandStep, frame: pd.DataFrame) -> Any:
+    """Run the user's transformation; whatever it raises becomes one clear error."""
+    try:
+        return step.function(frame)
+    except Exception as exc:  # the user's function: report it, never a traceback
+        raise InvalidArgument(
+            f"On-demand view {step.view.name!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def on_demand_output(step: OnDemandStep, result: Any, feature: str, count: int) -> Any:
+    """One declared output column of a transformation's result, of the right length."""
+    try:
+        column = result[feature]
+    except (KeyError, TypeError, IndexError):
+        raise InvalidArgument(
+            f"On-demand view {step.view.name!r} returned no column {feature!r}."
+        ) from None
+    if len(column) != count:
+        raise InvalidArgument(
+            f"On-demand view {step.view.name!r} returned {len(column)} rows for {count}."
+        )
+    return column
 
 
 def _as_list(column: Any) -> list[Any]:
