@@ -50,6 +50,10 @@ _TABLES = ", ".join(
         "alert_events",
         "feature_definitions",
         "feature_materializations",
+        "policies",
+        "policy_runs",
+        "policy_events",
+        "policy_locks",
     )
 )
 

@@ -17,6 +17,7 @@ from loopml.cli import (
     models,
     monitor,
     pipelines,
+    policies,
     quickstart,
     repro,
     runs,
@@ -57,6 +58,7 @@ app.add_typer(tune.app, name="tune")
 app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(policies.app, name="policies")
 app.add_typer(features.app, name="features")
 app.add_typer(ci.app, name="ci")
 app.add_typer(maintenance.db_app, name="db")

@@ -25,7 +25,13 @@ def server(
     scheduler: bool = typer.Option(
         False,
         "--scheduler",
-        help="Also run pipeline schedules and monitors (`loopml monitor create`).",
+        help="Also run pipeline schedules, monitors and automation policies.",
+    ),
+    scheduler_interval: float = typer.Option(
+        None,
+        "--scheduler-interval",
+        min=0.1,
+        help="Seconds between scheduler passes (schedules, monitors, policies); default 15.",
     ),
 ) -> None:
     """Serve the tracking API to a team (and to the unmodified mlflow client)."""
@@ -47,6 +53,8 @@ def server(
         os.environ["LOOPML_OBJECT_STORE_URI"] = artifacts_uri
     if scheduler:
         os.environ["LOOPML_SCHEDULER_ENABLED"] = "true"
+    if scheduler_interval is not None:
+        os.environ["LOOPML_SCHEDULER_INTERVAL_SECONDS"] = str(scheduler_interval)
     console.print(f"loopml server on http://{host}:{port} ({workers} worker(s))")
     with multiprocess_metrics(workers):  # one /metrics for all workers
         uvicorn.run(

@@ -140,8 +140,8 @@ class PredictionLogger:
                 self._accepted += 1
                 if self._thread is None:
                     self._start()
-                if self._queued_rows >= self.flush_rows:
-                    self._cond.notify_all()
+                if self._queued_rows >= self.flush_rows or len(self._queue) == 1:
+                    self._cond.notify_all()  # a full batch, or the first after an idle spell
             return True
         except Exception:  # a malformed record must never fail the request
             with self._cond:
@@ -208,9 +208,13 @@ class PredictionLogger:
                     break
                 if self._closed:
                     return None
-                self._cond.wait(max(due - time.monotonic(), 0.001) if self._queue else None)
                 if not self._queue:
+                    # Idle: sleep until a record arrives (record() wakes the first one),
+                    # then give the batch a whole interval to fill.
+                    self._cond.wait()
                     due = time.monotonic() + self.flush_interval_seconds
+                    continue
+                self._cond.wait(max(due - time.monotonic(), 0.001))
             batch: list[PredictionRecord] = []
             rows = 0
             while self._queue and (not batch or rows + self._queue[0][1] <= self.flush_rows):

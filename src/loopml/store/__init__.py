@@ -13,6 +13,7 @@ from loopml.store._filter_terms import map_literals, rewrite_terms, split_terms
 from loopml.store._migrate import HEAD_REVISION, current_revision, upgrade
 from loopml.store._monitor_base import MAX_RESULTS, MonitorStore
 from loopml.store._pipeline_base import MAX_CACHE_LOOKUP, PipelineStore
+from loopml.store._policy_base import MAX_EVENTS, PolicyStore
 from loopml.store._registry_base import (
     SEARCH_MODELS_MAX_RESULTS,
     SEARCH_VERSIONS_MAX_RESULTS,
@@ -24,6 +25,7 @@ from loopml.store._sql_deployments import SqlDeploymentStore
 from loopml.store._sql_features import SqlFeatureStore
 from loopml.store._sql_monitors import SqlMonitorStore
 from loopml.store._sql_pipelines import SqlPipelineStore
+from loopml.store._sql_policies import SqlPolicyStore
 from loopml.store._sql_registry import SqlRegistryStore
 from loopml.store._sql_store import SqlTrackingStore
 from loopml.store.dataset_records import (
@@ -53,6 +55,16 @@ from loopml.store.monitor_records import (
     NewAlertEvent,
 )
 from loopml.store.pipeline_records import MissedRuns, Schedule, StepCacheEntry
+from loopml.store.policy_records import (
+    ACTIVE_STATES,
+    RUN_STATES,
+    TERMINAL_STATES,
+    NewPolicyEvent,
+    PolicyEvent,
+    PolicyRun,
+    StoredPolicy,
+    Transition,
+)
 from loopml.store.records import (
     ArtifactEntry,
     DatasetInput,
@@ -85,13 +97,17 @@ from loopml.store.registry_records import (
 )
 
 __all__ = [
+    "ACTIVE_STATES",
     "FEATURE_KINDS",
     "HEAD_REVISION",
     "MAX_CACHE_LOOKUP",
+    "MAX_EVENTS",
     "MAX_RESULTS",
+    "RUN_STATES",
     "SEARCH_MAX_RESULTS",
     "SEARCH_MODELS_MAX_RESULTS",
     "SEARCH_VERSIONS_MAX_RESULTS",
+    "TERMINAL_STATES",
     "UPDATABLE_FIELDS",
     "AlertEvent",
     "AlertRule",
@@ -128,11 +144,15 @@ __all__ = [
     "NewDatasetVersion",
     "NewFeatureDefinition",
     "NewModelVersion",
+    "NewPolicyEvent",
     "NewRun",
     "OrderBy",
     "PagedList",
     "Param",
     "PipelineStore",
+    "PolicyEvent",
+    "PolicyRun",
+    "PolicyStore",
     "PredictionLabel",
     "PredictionRecord",
     "PredictionSegment",
@@ -152,11 +172,14 @@ __all__ = [
     "SqlFeatureStore",
     "SqlMonitorStore",
     "SqlPipelineStore",
+    "SqlPolicyStore",
     "SqlRegistryStore",
     "SqlTrackingStore",
     "Stage",
     "StepCacheEntry",
+    "StoredPolicy",
     "TrackingStore",
+    "Transition",
     "ViewType",
     "current_revision",
     "map_literals",

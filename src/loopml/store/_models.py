@@ -598,3 +598,94 @@ class FeatureMaterializationRow(Base):
 
 FEATURE_DEFINITIONS = _table(FeatureDefinitionRow)
 FEATURE_MATERIALIZATIONS = _table(FeatureMaterializationRow)
+
+
+# -- automation policies (issue 10) ------------------------------------------------------
+
+
+class PolicyRow(Base):
+    """An automation policy; ``spec`` and ``cursors`` are JSON objects (versionless)."""
+
+    __tablename__ = "policies"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    model: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
+    spec: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    cursors: Mapped[str] = mapped_column(Text, default="{}")
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    updated_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class PolicyRunRow(Base):
+    """One run of a policy; runs outlive their policy (history), so no foreign key.
+
+    ``lease_owner`` and ``heartbeat_time`` say which worker advances it; a
+    lease whose heartbeat is old belongs to a worker that died.
+    """
+
+    __tablename__ = "policy_runs"
+    __table_args__ = (
+        Index("ix_policy_runs_policy", "policy"),
+        Index("ix_policy_runs_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    policy: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    model: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    state: Mapped[str] = mapped_column(String(32))
+    spec: Mapped[str] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[str] = mapped_column(Text, default="{}")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    canary_started: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
+    heartbeat_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    updated_time: Mapped[int] = mapped_column(BigInteger)
+    finished_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class PolicyEventRow(Base):
+    """One step of a policy run; ``links`` is a JSON object."""
+
+    __tablename__ = "policy_events"
+    __table_args__ = (
+        Index("ix_policy_events_run", "run_id"),
+        Index("ix_policy_events_policy", "policy"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    run_id: Mapped[int] = mapped_column(BigInteger)
+    policy: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    time: Mapped[int] = mapped_column(BigInteger)
+    step: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class PolicyLockRow(Base):
+    """The one active policy run of a model: inserted with the run, deleted when it ends.
+
+    The primary key on ``model`` is the lock: a second insert for the same
+    model conflicts, so two triggers never start two runs of one model.
+    """
+
+    __tablename__ = "policy_locks"
+
+    model: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    run_id: Mapped[int] = mapped_column(BigInteger)
+    policy: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_time: Mapped[int] = mapped_column(BigInteger)
+
+
+POLICIES = _table(PolicyRow)
+POLICY_RUNS = _table(PolicyRunRow)
+POLICY_EVENTS = _table(PolicyEventRow)
+POLICY_LOCKS = _table(PolicyLockRow)

@@ -4,8 +4,10 @@ Experiments, runs (logging, search, metric history, inputs), artifacts
 (streamed upload and download), the model registry (``/registry``), deployments,
 datasets (``/datasets``, with their content under ``/dataset-content``) and
 pipelines (``/pipelines``: schedules, the step cache of remote pipeline runs),
-monitors (``/monitors``: window results, reports), alerts (``/alerts``) and
-the feature store (``/features``: definitions, materialisations, online lookups).
+monitors (``/monitors``: window results, reports), alerts (``/alerts``),
+the feature store (``/features``: definitions, materialisations, online lookups)
+and automation policies (``/policies``, with their runs and events under
+``/policy-runs`` and ``/policy-events``).
 Handlers parse, call the tracking or registry service and render; errors are
 ``LoopmlError``s mapped by the app's one handler. JSON bodies are capped at
 64 MiB (413); artifact uploads stream without a cap.
@@ -24,6 +26,7 @@ from loopml.server.native import (
     _features_online,
     _monitors,
     _pipelines,
+    _policies,
     _registry,
     _runs,
 )
@@ -37,6 +40,7 @@ router.include_router(_deployments.router)
 router.include_router(_datasets.router)
 router.include_router(_pipelines.router)
 router.include_router(_monitors.router)
+router.include_router(_policies.router)
 router.include_router(_features.router)
 router.include_router(_features_online.router)
 
