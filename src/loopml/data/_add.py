@@ -92,15 +92,17 @@ def _add_one(repo: DataRepo, rel: str, linker: Linker, progress: Progress) -> Po
                 "separately or remove their pointer files first"
             )
 
-    result = capture(
-        repo.cache,
-        data_path,
-        known=repo.index.load(rel),
-        key_prefix=rel,
-        progress=progress,
-        store_file=linker.store,
-        check=reject_nested,
-    )
+    with linker.packing() as packed_below:
+        result = capture(
+            repo.cache,
+            data_path,
+            known=repo.index.load(rel),
+            key_prefix=rel,
+            progress=progress,
+            store_file=linker.store,
+            check=reject_nested,
+            serial_below=packed_below,  # only read: threads would contend for the GIL
+        )
     repo.index.record((f.row for f in result.files), replace_prefix=rel)
     repo.index.record_added(stored_ids(result))
     if result.tree_id is not None:

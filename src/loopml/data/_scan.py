@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,5 +113,8 @@ def hash_files(files: Sequence[ScannedFile]) -> list[str]:
     """The content ids of ``files``, hashed in a thread pool."""
     if len(files) <= 1:
         return [hash_file(f.path) for f in files]
+    # Imported here: ``status`` loads this module and rarely hashes (~8 ms of imports).
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(worker_count(), thread_name_prefix="loopml-status") as pool:
         return list(pool.map(lambda f: hash_file(f.path), files))

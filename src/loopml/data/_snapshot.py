@@ -59,6 +59,7 @@ def capture(
     store_file: StoreHook | None = None,
     check_cached: bool = True,
     check: Callable[[list[ScannedFile]], None] | None = None,
+    serial_below: int = 0,
 ) -> Capture:
     """Store the content of ``path`` in ``store`` and build its pointer.
 
@@ -68,7 +69,9 @@ def capture(
     stored). ``store_file`` stores each file in a worker (default:
     :meth:`ObjectStore.put_file`; ``add`` also links the blob into the
     workspace). ``check`` may reject the scanned files before anything is
-    stored.
+    stored. Files of at most ``serial_below`` bytes are stored in this
+    thread, the others in a pool: for a hook that only reads small files
+    (into a pack), threads cost more in handing the GIL around than they save.
     """
     kind, files = scan(path)
     if check is not None:
@@ -76,7 +79,9 @@ def capture(
     progress.start(f"Storing {path.name}", len(files), "files")
     try:
         hook = store_file if store_file is not None else _putter(store)
-        results = _store_all(store, files, known, key_prefix, progress, hook, check_cached)
+        results = _store_all(
+            store, files, known, key_prefix, progress, hook, check_cached, serial_below
+        )
     finally:
         progress.finish()
     size = sum(f.file.size for f in results)
@@ -99,6 +104,7 @@ def _store_all(
     progress: Progress,
     store_file: StoreHook,
     check_cached: bool,
+    serial_below: int,
 ) -> list[CapturedFile]:
     def key(file: ScannedFile) -> str:
         return f"{key_prefix}/{file.rel}" if file.rel else key_prefix
@@ -115,18 +121,24 @@ def _store_all(
     def batch(items: Sequence[ScannedFile]) -> list[CapturedFile]:
         return [one(file) for file in items]
 
-    batches = [files[i : i + BATCH] for i in range(0, len(files), BATCH)]
-    if len(batches) <= 1:
+    small = [f for f in files if f.size <= serial_below]
+    large = [f for f in files if f.size > serial_below] if small else files
+    batches = [large[i : i + BATCH] for i in range(0, len(large), BATCH)]
+    if not small and len(batches) <= 1:
         done = batch(files)
         progress.advance(len(files))
         return done
     results: dict[int, list[CapturedFile]] = {}
+    mine: list[CapturedFile] = []
     with ThreadPoolExecutor(worker_count(), thread_name_prefix="loopml-data") as pool:
         futures: dict[Future[list[CapturedFile]], int] = {
             pool.submit(batch, items): number for number, items in enumerate(batches)
         }
         pending = set(futures)
         try:
+            for start in range(0, len(small), BATCH):
+                mine += batch(small[start : start + BATCH])
+                progress.advance(len(small[start : start + BATCH]))
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -135,7 +147,11 @@ def _store_all(
         finally:
             for future in pending:
                 future.cancel()
-    return [captured for number in range(len(batches)) for captured in results[number]]
+    pooled = [captured for number in range(len(batches)) for captured in results[number]]
+    if not small:
+        return pooled
+    by_rel = {captured.file.rel: captured for captured in mine + pooled}
+    return [by_rel[file.rel] for file in files]
 
 
 def _putter(store: ObjectStore) -> StoreHook:

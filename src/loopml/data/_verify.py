@@ -2,11 +2,11 @@
 
 Each tree and content reachable from the workspace's pointer files is read
 back and checked against its BLAKE3 id (a chunked content chunk by chunk).
-A damaged object is deleted from the cache, so the next transfer does not
-skip it, and fetched again from the remote when one is configured. Since a
-hardlinked workspace file shares the damaged bytes, the stat index forgets
-the files holding them: ``status`` then re-hashes them and ``checkout
---force`` restores them.
+A damaged object is deleted from the cache (or, inside a pack, dropped from
+the pack's index), so the next transfer does not skip it, and fetched again
+from the remote when one is configured. Since a hardlinked workspace file
+shares the damaged bytes, the stat index forgets the files holding them:
+``status`` then re-hashes them and ``checkout --force`` restores them.
 """
 
 from __future__ import annotations
@@ -127,6 +127,8 @@ def _check(store: ObjectStore, object_id: str, report: VerifyReport) -> None:
     _delete(store, object_id, "blobs")
     # A chunked content's manifest goes too: a transfer then brings it and its missing chunks.
     _delete(store, object_id, "manifests")
+    # Damaged bytes inside a pack stay there, but its index forgets them.
+    store.drop_packed([*bad, object_id])
 
 
 def _read_all(store: ObjectStore, object_id: str) -> int:

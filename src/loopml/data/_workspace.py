@@ -25,10 +25,11 @@ import os
 import secrets
 import shutil
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loopml.core.atomic import TEMP_PREFIX
 from loopml.core.errors import NotFound, StorageError
@@ -38,6 +39,9 @@ from loopml.data._pointer import Pointer
 from loopml.data._progress import NO_PROGRESS, Progress
 from loopml.data._repo import DataRepo
 from loopml.data._scan import BATCH, ScannedFile, worker_count
+
+if TYPE_CHECKING:
+    from loopml.objects import PackWriter
 
 FICLONE = 0x40049409
 LINK_MODES = ("reflink", "hardlink", "copy")
@@ -91,6 +95,7 @@ class Linker:
         else:
             self._modes = list(allowed[allowed.index(self._probe(allowed)) :])
         self._lock = threading.Lock()
+        self._packer: PackWriter | None = None
 
     def _probe(self, allowed: Sequence[str]) -> str:
         """The best allowed link mode between the cache and the workspace filesystems."""
@@ -133,6 +138,26 @@ class Linker:
 
     # -- add: store a file and make the workspace share the cached blob ------------------
 
+    @contextlib.contextmanager
+    def packing(self) -> Iterator[int]:
+        """While this lasts, new small files are stored into packs (in copy mode only).
+
+        A copied workspace file shares nothing with the cache, so its content
+        need not be a file of its own there: one pack for thousands of small
+        files spares a file creation each. The packs are written when the
+        block ends, before anything durable may name their contents. Yields
+        the size up to which files are packed (0: packing is off).
+        """
+        if self.mode != "copy":
+            yield 0
+            return
+        with self._repo.cache.packing() as writer:
+            self._packer = writer
+            try:
+                yield writer.limit
+            finally:
+                self._packer = None
+
     def store(self, file: ScannedFile, vouched: str | None) -> tuple[str, os.stat_result | None]:
         """Store ``file`` (unless the index vouches for its id) and link it with the cache.
 
@@ -141,6 +166,9 @@ class Linker:
         """
         if vouched is not None:
             return vouched, self.link_back(file, vouched, None)
+        packer = self._packer
+        if packer is not None and self.mode == "copy":
+            return packer.put_file(file.path).id, None
         if self.mode == "hardlink" and file.size <= self._threshold:
             adopted = self._adopt(file)
             if adopted is not None:

@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from fastcdc import fastcdc
-
 from loopml.core.errors import CorruptObject, InvalidArgument
 from loopml.core.hashing import is_hash
 
@@ -55,6 +53,10 @@ def chunk_lengths(data: memoryview, params: ChunkParams = DEFAULT_PARAMS) -> lis
     """Lengths of the consecutive chunks of ``data`` (empty data has none)."""
     if not len(data):
         return []
+    # Imported on first use: the package loads click (~30 ms), and only large
+    # contents are ever chunked.
+    from fastcdc import fastcdc
+
     return [
         chunk.length
         for chunk in fastcdc(data, params.min_size, params.avg_size, params.max_size, fat=False)

@@ -16,25 +16,21 @@ import abc
 import io
 import os
 import secrets
+import sys
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import fsspec
-
 from loopml.core.errors import InvalidArgument, LoopmlError, NotFound, StorageError
-
-try:  # botocore is only present with the [s3] extra
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    _THIRD_PARTY_ERRORS: tuple[type[BaseException], ...] = (OSError, BotoCoreError, ClientError)
-except ImportError:  # pragma: no cover - depends on the installed extras
-    _THIRD_PARTY_ERRORS = (OSError,)
 
 IO_BLOCK = 8 * 1024 * 1024
 """Read and write buffer size: large enough that per-call overhead vanishes."""
+
+_RACY_NS = 50_000_000
+"""Folder mtimes younger than this (clock granularity, with a margin) are not trusted."""
 
 TEMP_PREFIX = ".tmp-"
 """Basename prefix of an in-progress write; never a valid object key."""
@@ -60,8 +56,22 @@ def storage_errors(what: str, *, writing: bool = False) -> Iterator[None]:
         raise StorageError(
             f"{what} failed: {exc} (install the matching extra, e.g. loopml[s3])"
         ) from exc
-    except _THIRD_PARTY_ERRORS as exc:
-        raise StorageError(f"{what} failed: {exc}") from exc
+    except Exception as exc:
+        if isinstance(exc, _third_party_errors()):
+            raise StorageError(f"{what} failed: {exc}") from exc
+        raise
+
+
+def _third_party_errors() -> tuple[type[BaseException], ...]:
+    """OSError, and botocore's errors once botocore is loaded (fsspec/s3fs load it).
+
+    Checked lazily: a local store never imports fsspec or botocore (they cost
+    ~50 ms at every start), and unloaded libraries raise nothing.
+    """
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is None:
+        return (OSError,)
+    return (OSError, botocore.BotoCoreError, botocore.ClientError)
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,9 @@ class Backend(abc.ABC):
     io_threads: int = 1
     """How many requests are worth keeping in flight at once."""
 
+    listing_is_cheap: bool = False
+    """Whether listing a folder is a local call rather than a request."""
+
     @abc.abstractmethod
     def location(self, key: str) -> str:
         """A human-readable address of ``key`` for messages."""
@@ -161,6 +174,17 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def open_read(self, key: str) -> GuardedFile:
         """A streaming reader of ``key`` (NotFound if absent)."""
+
+    def folder_stamp(self, prefix: str) -> int | None:
+        """A value that changes whenever a key directly under ``prefix`` is added or removed.
+
+        None when the backend cannot tell cheaply (callers then list).
+        """
+        return None
+
+    @abc.abstractmethod
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of ``key`` from ``offset`` (fewer at its end; NotFound if absent)."""
 
     @abc.abstractmethod
     def write_bytes(self, key: str, data: bytes | memoryview) -> None:
@@ -185,6 +209,8 @@ class Backend(abc.ABC):
 class LocalBackend(Backend):
     """A local directory; atomic by writing a temp file and renaming it."""
 
+    listing_is_cheap = True
+
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(os.path.expanduser(root))
         self._made_dirs: set[str] = set()
@@ -192,17 +218,23 @@ class LocalBackend(Backend):
             os.makedirs(self.root, exist_ok=True)
 
     def _path(self, key: str) -> str:
+        if os.sep == "/":  # keys are already POSIX paths; this runs once per object
+            return f"{self.root}/{key}"
         return os.path.join(self.root, *key.split("/"))
 
     def location(self, key: str) -> str:
         return self._path(key)
 
     def size(self, key: str) -> int | None:
+        # The hot question of every put ("stored already?"), usually answered "no":
+        # a missing file is the expected case here, not an error to translate.
+        path = self._path(key)
         try:
-            with storage_errors(f"reading {self._path(key)}"):
-                return os.stat(self._path(key)).st_size
-        except NotFound:
+            return os.stat(path).st_size
+        except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StorageError(f"reading {path} failed: {exc}") from exc
 
     def read_bytes(self, key: str) -> bytes:
         path = self._path(key)
@@ -214,6 +246,34 @@ class LocalBackend(Backend):
         with storage_errors(f"reading {path}"):
             raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by GuardedFile
         return GuardedFile(raw, f"reading {path}")
+
+    def folder_stamp(self, prefix: str) -> int | None:
+        # A folder's mtime changes with every entry created, renamed or removed in
+        # it, but only at the clock's granularity: a recent mtime proves nothing.
+        try:
+            st = os.stat(self._path(prefix))
+        except OSError:
+            return -1  # no folder yet: creating it changes the stamp
+        if time.time_ns() - st.st_mtime_ns < _RACY_NS:
+            return None
+        return st.st_mtime_ns ^ (st.st_ino << 64)
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        path = self._path(key)
+        with storage_errors(f"reading {path}"):
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            try:
+                parts: list[bytes] = []
+                while length > 0:
+                    part = os.pread(fd, length, offset)
+                    if not part:
+                        break
+                    parts.append(part)
+                    offset += len(part)
+                    length -= len(part)
+            finally:
+                os.close(fd)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def write_bytes(self, key: str, data: bytes | memoryview) -> None:
         self.write_stream(key, (data,))
@@ -287,6 +347,10 @@ class FsspecBackend(Backend):
         with storage_errors(what):
             raw = self._fs.open(self._path(key), "rb", block_size=IO_BLOCK)
         return GuardedFile(raw, what)
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        with storage_errors(f"reading {self.location(key)}"):
+            return bytes(self._fs.cat_file(self._path(key), start=offset, end=offset + length))
 
     def write_bytes(self, key: str, data: bytes | memoryview) -> None:
         # One PUT of the finished object: it appears whole or not at all.
@@ -371,6 +435,11 @@ def backend_for_uri(uri: str, storage_options: dict[str, Any] | None) -> Backend
     """The backend for a local path, ``file://`` URI or fsspec URL."""
     if not isinstance(uri, str) or not uri:
         raise InvalidArgument(f"object store URI must be a non-empty string, got {uri!r}")
+    if ("://" not in uri and "::" not in uri) or uri.startswith(("file://", "local://")):
+        # A local store: fsspec (slow to import) is not needed.
+        return LocalBackend(uri.split("://", 1)[1] if "://" in uri else uri)
+    import fsspec
+
     protocol, path = fsspec.core.split_protocol(uri)
     if protocol in (None, "file", "local"):
         return LocalBackend(path)

@@ -2,8 +2,9 @@
 
 The walk happens before any deletion, so an unreadable tree or manifest
 aborts the collection instead of orphaning what it references. Deletion goes
-parents first (trees, manifests, then blobs): a crash half way leaves
-unreferenced chunks, never a manifest whose chunks are gone.
+parents first (trees, manifests, then blobs, then packs none of whose
+contents is reachable): a crash half way leaves unreferenced chunks, never a
+manifest whose chunks are gone.
 
 The grace period protects objects written while the collection runs (a
 writer stores chunks before the manifest, entries before the tree, and the
@@ -21,6 +22,7 @@ from loopml.core.errors import InvalidArgument, NotFound
 from loopml.objects._chunking import decode_manifest
 from loopml.objects._fs import Backend, StoredEntry
 from loopml.objects._layout import Kind, check_id, id_from_key, is_temp_key, key_for
+from loopml.objects._packs import collect_packs
 from loopml.objects._reader import read_verified
 from loopml.objects._tree import decode_tree
 
@@ -74,7 +76,13 @@ def collect_garbage(
     if not dry_run:
         backend.delete([entry.key for entry in doomed])
         backend.delete([entry.key for entry in stale_temps])
-    return GcReport(deleted=len(doomed), freed_bytes=sum(entry.size for entry in doomed), kept=kept)
+    # Packs last: a pack goes only when none of its contents is reachable.
+    packs = collect_packs(backend, reachable, cutoff=cutoff, dry_run=dry_run)
+    return GcReport(
+        deleted=len(doomed) + packs.deleted,
+        freed_bytes=sum(entry.size for entry in doomed) + packs.freed_bytes,
+        kept=kept + packs.kept,
+    )
 
 
 def _reachable(

@@ -24,6 +24,7 @@ from loopml.objects._fs import IO_BLOCK, Backend, open_local_file, write_local_f
 from loopml.objects._gc import GcReport, collect_garbage
 from loopml.objects._ingest import ingest
 from loopml.objects._layout import Kind, check_id, id_from_key, key_for
+from loopml.objects._packs import PACKABLE, Packer, PackIndex, read_small_file
 from loopml.objects._parallel import ordered_map, worker_threads
 from loopml.objects._pins import all_pinned, read_pin, write_pin
 from loopml.objects._reader import (
@@ -78,6 +79,7 @@ class ObjectStore:
         self._uri = uri
         self._threshold = chunking_threshold
         self._params = chunk_params
+        self._packs = PackIndex(backend)
 
     @property
     def uri(self) -> str:
@@ -125,6 +127,20 @@ class ObjectStore:
             return self._put_plain(memoryview(head))
         return self._put_chunked_stream(reader_of(stream), head)
 
+    def packing(self) -> PackWriter:
+        """A writer that stores many small files as one pack; use it as a context manager.
+
+        For adding thousands of small files at once: each content stays
+        addressable by its id like any other, but they cost one file creation
+        per pack instead of one each. The contents become readable (and
+        durable) only when the writer's ``with`` block ends: record their ids
+        nowhere before. Larger files are stored as :meth:`put_file` does.
+        """
+        packer = Packer(
+            self._backend, self._packs, self._has_content, lambda i: key_for(Kind.BLOB, i)
+        )
+        return PackWriter(self, packer)
+
     def put_tree(self, entries: Mapping[str, TreeEntry]) -> str:
         """Store a tree mapping relative POSIX paths to entries; return its id.
 
@@ -145,7 +161,9 @@ class ObjectStore:
     def exists(self, id: str) -> bool:
         """Whether an object (content or tree) with this id is stored."""
         check_id(id)
-        return any(self._backend.size(key_for(kind, id)) is not None for kind in Kind)
+        return self._packs.find(id) is not None or any(
+            self._backend.size(key_for(kind, id)) is not None for kind in Kind
+        )
 
     def stat(self, id: str) -> BlobInfo:
         """Size and chunking of a stored object, without reading its content (NotFound)."""
@@ -153,6 +171,9 @@ class ObjectStore:
         size = self._backend.size(key_for(Kind.BLOB, id))
         if size is not None:
             return BlobInfo(id=id, size=size, chunked=False)
+        packed = self._packs.find(id)
+        if packed is not None:
+            return BlobInfo(id=id, size=packed.length, chunked=False)
         manifest = self._manifest(id)
         if manifest is not None:
             return BlobInfo(id=id, size=manifest.size, chunked=True)
@@ -168,6 +189,9 @@ class ObjectStore:
             return read_verified(self._backend, Kind.BLOB, id)
         except NotFound:
             pass
+        packed = self._packed_bytes(id)
+        if packed is not None:
+            return packed
         manifest = self._manifest(id)
         if manifest is not None:
             return b"".join(chunked_blocks(self._backend, id, manifest))
@@ -218,6 +242,10 @@ class ObjectStore:
                 if object_id is not None and object_id not in seen:
                     seen.add(object_id)
                     yield object_id
+        for object_id in self._packs.ids():
+            if object_id not in seen:
+                seen.add(object_id)
+                yield object_id
 
     def gc(
         self,
@@ -240,13 +268,24 @@ class ObjectStore:
         are ignored; an unreadable reachable tree aborts before any deletion.
         With ``dry_run`` nothing is deleted and the report says what would be.
         """
-        return collect_garbage(
-            self._backend,
-            set(roots) | all_pinned(self._backend, ignoring=set(ignoring_pins)),
-            grace_seconds=grace_seconds,
-            now=time.time() if now is None else now,
-            dry_run=dry_run,
-        )
+        try:
+            return collect_garbage(
+                self._backend,
+                set(roots) | all_pinned(self._backend, ignoring=set(ignoring_pins)),
+                grace_seconds=grace_seconds,
+                now=time.time() if now is None else now,
+                dry_run=dry_run,
+            )
+        finally:
+            self._packs.invalidate()
+
+    def drop_packed(self, ids: Iterable[str]) -> int:
+        """Forget the packed copies of ``ids`` (found damaged); how many were forgotten.
+
+        Their packs' indexes are rewritten without them, so that a transfer
+        or a put stores them again. Loose copies are not touched.
+        """
+        return self._packs.drop(check_id(i) for i in ids)
 
     # -- pins --------------------------------------------------------------------
 
@@ -289,6 +328,9 @@ class ObjectStore:
             return blob_blocks(self._backend, object_id)
         except NotFound:
             pass
+        packed = self._packed_bytes(object_id)
+        if packed is not None:
+            return iter((packed,))
         manifest = self._manifest(object_id)
         if manifest is not None:
             return chunked_blocks(self._backend, object_id, manifest)
@@ -297,7 +339,21 @@ class ObjectStore:
         except NotFound:
             raise self._not_found(object_id) from None
 
+    def _packed_bytes(self, object_id: str, *, known: bool = False) -> bytes | None:
+        """The verified bytes of a packed content; None if it is not packed.
+
+        ``known``: the caller has just seen it packed (a transfer reading
+        thousands), so the packs are not looked for again first.
+        """
+        packed = self._packs.peek(object_id) if known else None
+        if packed is None:
+            packed = self._packs.find(object_id)
+        return None if packed is None else self._packs.read(object_id, packed)
+
     def _has_content(self, object_id: str, size: int) -> bool:
+        packed = self._packs.peek(object_id)
+        if packed is not None and packed.length == size:
+            return True
         if self._backend.size(key_for(Kind.BLOB, object_id)) == size:
             return True
         # A manifest always lists two or more chunks, so it exists only for
@@ -363,6 +419,40 @@ class ObjectStore:
                 key_for(Kind.BLOB, object_id), _verified_file_blocks(src, object_id)
             )
         return BlobInfo(id=object_id, size=size, chunked=False)
+
+
+class PackWriter:
+    """Stores small files into packs and larger ones as :meth:`ObjectStore.put_file` does.
+
+    Obtained from :meth:`ObjectStore.packing`; thread-safe. Leaving its
+    ``with`` block writes what is left (also on an error, so a re-run skips
+    what was read).
+    """
+
+    def __init__(self, store: ObjectStore, packer: Packer) -> None:
+        self._store = store
+        self._packer = packer
+
+    def __enter__(self) -> PackWriter:
+        return self
+
+    @property
+    def limit(self) -> int:
+        """Files up to this many bytes are packed; larger ones are stored on their own."""
+        return PACKABLE
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._packer.__exit__(exc_type, exc, tb)
+
+    def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
+        """Store the content of the local file ``path`` (NotFound if it does not exist)."""
+        src = os.fspath(path)
+        data = read_small_file(src, PACKABLE)
+        if data is None:
+            return self._store.put_file(src)
+        object_id = digest(data)
+        self._packer.put(object_id, data)
+        return BlobInfo(id=object_id, size=len(data), chunked=False)
 
 
 def _verified_file_blocks(src: str, object_id: str) -> Iterator[bytes]:

@@ -49,6 +49,8 @@ class ObjectSet:
     children: Mapping[str, tuple[str, ...]]
     missing: frozenset[str]
     corrupt: frozenset[str]
+    packed: frozenset[str] = frozenset()
+    """The blobs stored inside packs (their sizes are in ``blobs`` too)."""
 
     def by_kind(self, kind: Kind) -> Mapping[str, int]:
         return {Kind.BLOB: self.blobs, Kind.MANIFEST: self.manifests, Kind.TREE: self.trees}[kind]
@@ -104,6 +106,7 @@ def reachable(store: ObjectStore, roots: Iterable[str], *, jobs: int = 8) -> Obj
     missing: set[str] = set()
     damaged: set[str] = set()
     seen: set[str] = set()
+    packed: set[str] = set()
     contents: list[str] = list(dict.fromkeys(root_ids))
     chunks: list[str] = []
     first = True
@@ -113,6 +116,9 @@ def reachable(store: ObjectStore, roots: Iterable[str], *, jobs: int = 8) -> Obj
             seen.update(contents)
             seen.update(chunks)
             blobs = catalog.sizes(Kind.BLOB, contents + chunks)
+            in_packs = store._packs.sizes(i for i in contents + chunks if i not in blobs)
+            packed.update(in_packs)
+            blobs.update(in_packs)
             # A tree entry stored as a blob is a file: only the others can be trees or
             # chunked contents. Roots are looked up as everything (a root may be both).
             rest = contents if first else [i for i in contents if i not in blobs]
@@ -143,6 +149,7 @@ def reachable(store: ObjectStore, roots: Iterable[str], *, jobs: int = 8) -> Obj
         children=children,
         missing=frozenset(missing),
         corrupt=frozenset(damaged),
+        packed=frozenset(packed),
     )
 
 
@@ -211,6 +218,9 @@ def transfer(
     with store_errors(dst.uri, dst_backend, "reading the object store"):
         catalog.probe()
         present = {kind: catalog.sizes(kind, list(objects.by_kind(kind))) for kind in Kind}
+        present[Kind.BLOB].update(
+            dst._packs.sizes(i for i in objects.blobs if i not in present[Kind.BLOB])
+        )
         # What the source lacks or holds damaged is no loss if the destination has it.
         held = {i for kind in Kind for i in catalog.sizes(kind, sorted(unusable))}
     report.missing = sorted(objects.missing - held)
@@ -227,7 +237,7 @@ def transfer(
     if on_total is not None:
         on_total(sum(map(len, todo.values())), sum(sum(t.values()) for t in todo.values()))
     failed = set(report.missing) | set(report.corrupt)
-    copier = _Copier(src, dst, jobs, report, failed, on_bytes, on_object)
+    copier = _Copier(src, dst, jobs, report, failed, on_bytes, on_object, objects.packed)
     copier.run(Kind.BLOB, todo[Kind.BLOB])
     copier.run(Kind.MANIFEST, _whole(todo[Kind.MANIFEST], objects, failed))
     for layer in _tree_layers(todo[Kind.TREE], objects):
@@ -278,8 +288,10 @@ class _Copier:
         failed: set[str],
         on_bytes: Callable[[int], None] | None,
         on_object: Callable[[str, bool], None] | None,
+        packed: frozenset[str] = frozenset(),
     ) -> None:
         self._src, self._dst = src, dst
+        self._packed = packed
         self._jobs = jobs
         self._report = report
         self._failed = failed
@@ -325,6 +337,15 @@ class _Copier:
         """Copy one object, verified; its size. CorruptObject if the source is damaged."""
         src, dst = self._src._backend, self._dst._backend
         key = key_for(kind, object_id)
+        if kind is Kind.BLOB and object_id in self._packed:
+            # Packs stay local: the destination gets the content as a blob of its own.
+            with store_errors(self._src.uri, src, "reading the object store"):
+                data = self._src._packed_bytes(object_id, known=True)  # verified
+            if data is None:
+                raise NotFound(f"object {object_id} is no longer in {self._src.uri}")
+            with store_errors(self._dst.uri, dst, "writing to the object store"):
+                dst.write_bytes(key, data)
+            return len(data)
         if kind is not Kind.MANIFEST and size > STREAM_ABOVE:
             blocks = blob_blocks(src, object_id, kind)  # raises CorruptObject at its end
             with store_errors(self._dst.uri, dst, "writing to the object store"):
