@@ -113,3 +113,14 @@ def test_missing_and_non_python_paths_are_clear_errors(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hi")
     with pytest.raises(InvalidArgument, match=r"not a Python file \(.py\)"):
         load_definitions(tmp_path / "notes.txt")
+
+
+def test_loading_leaves_sys_path_as_it_was(tmp_path: Path) -> None:
+    """A repo folder holding json.py must not shadow the standard module afterwards."""
+    import sys
+
+    (tmp_path / "json.py").write_text("x = 1\n")
+    before = list(sys.path)
+    with pytest.raises(InvalidArgument):
+        load_definitions(tmp_path / "json.py")
+    assert sys.path == before

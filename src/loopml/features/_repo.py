@@ -4,9 +4,10 @@
 under a folder (hidden folders, ``__pycache__`` and virtual environments
 skipped), and collects the module-level objects that are definitions. A
 file is imported under its dotted path relative to the folder (the file's
-stem for a single file), with that folder put on ``sys.path``: an
-on-demand view's function is stored as ``module:qualname``, and other
-processes import it the same way with the folder on their ``PYTHONPATH``.
+stem for a single file), with that folder on ``sys.path`` while importing
+(and only then). An on-demand view keeps its function object, and stores
+it as ``module:qualname``: other processes import it that way with the
+folder on their ``PYTHONPATH``.
 
 A ``FileSource`` with a relative path is made absolute against the folder
 of the file defining it, so the definitions mean the same data whichever
@@ -110,17 +111,24 @@ def load_definitions(path: str | Path) -> list[Definition]:
         raise InvalidArgument(f"{path} is not a Python file (.py) or a folder of them.")
     else:
         raise InvalidArgument(f"{path} does not exist.")
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
     found: list[Definition] = []
     seen: set[int] = set()
     classes = tuple(DEFINITION_KINDS.values())
-    for file in files:
-        module = _import(root, file)
-        for value in list(vars(module).values()):
-            if isinstance(value, classes) and id(value) not in seen:
-                seen.add(id(value))
-                found.append(_anchored(value, file.parent))
+    added = str(root) not in sys.path
+    if added:
+        sys.path.insert(0, str(root))
+    try:
+        for file in files:
+            module = _import(root, file)
+            for value in list(vars(module).values()):
+                if isinstance(value, classes) and id(value) not in seen:
+                    seen.add(id(value))
+                    found.append(_anchored(value, file.parent))
+    finally:
+        # Only while importing: left on sys.path, a file named like a standard module
+        # (json.py) would shadow it here and in every process spawned from here.
+        if added and str(root) in sys.path:
+            sys.path.remove(str(root))
     if not found:
         raise InvalidArgument(
             f"{path} defines no entity, feature view, on-demand feature view or feature "
