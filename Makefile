@@ -3,8 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UI := src/loopml/ui
+UI_ASSETS := $(UI)/static/vendor/.built
 
-.PHONY: demo test bench lint install clean
+.PHONY: demo test bench lint install browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +17,22 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The UI's browser libraries, from npm at the versions package-lock.json pins.
+$(UI_ASSETS): $(UI)/package-lock.json $(UI)/build_assets.py | $(BIN)/python
+	$(BIN)/python $(UI)/build_assets.py
+	touch $@
 
-demo: $(STAMP)
+# The system Chromium the UI's browser tests drive (Debian's package; as root only).
+browser:
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+install: $(STAMP) $(UI_ASSETS) browser
+
+demo: install
 	$(BIN)/loopml quickstart
 
-test: $(STAMP)
+test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
@@ -32,4 +44,4 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(UI)/node_modules $(UI)/static/vendor

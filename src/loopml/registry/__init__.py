@@ -28,6 +28,7 @@ from loopml.registry._gates import (
     describe_gate,
     gate_from_dict,
     parse_gate,
+    run_gate,
 )
 from loopml.registry._registry import Registry
 from loopml.registry._uri import ModelReference, parse_models_uri, parse_runs_uri
@@ -71,5 +72,6 @@ __all__ = [
     "parse_runs_uri",
     "promote",
     "rollback",
+    "run_gate",
     "validate_model_name",
 ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from loopml import __version__
+from loopml import __version__, ui
 from loopml.core.settings import Settings, load_settings
 from loopml.registry import Registry
 from loopml.server import mlflow, native
@@ -34,6 +35,8 @@ def create_app(client: Client, *, scheduler_interval: float | None = None) -> Fa
     app.include_router(native.router)
     for router in mlflow.routers:
         app.include_router(router)
+    app.include_router(ui.router)  # after the APIs: pages never shadow an API path
+    app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
     return app
 
 

@@ -19,6 +19,7 @@ from loopml.store.records import (
     PagedList,
     Param,
     Run,
+    RunActivity,
     RunInfo,
     RunStatus,
     RunTag,
@@ -208,6 +209,21 @@ class TrackingStore(abc.ABC):
                 self.update_run(run_id, status=new.status, end_time=new.end_time)
             ids.append(run_id)
         return ids
+
+    def run_activity(self, experiment_ids: Sequence[str]) -> dict[str, RunActivity]:
+        """Active run count and latest start or end time of each experiment (for listings).
+
+        This default reads every run; SQL stores answer with one grouped query.
+        """
+        found: dict[str, RunActivity] = {}
+        for experiment_id in experiment_ids:
+            count, last = 0, None
+            for run in self.iter_runs([experiment_id]):
+                count += 1
+                moved = max(run.info.start_time, run.info.end_time or 0)
+                last = moved if last is None else max(last, moved)
+            found[experiment_id] = RunActivity(count, last)
+        return found
 
     def iter_runs(
         self,

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 
 from loopml.core.ids import new_run_id, new_run_ids
 from loopml.store import _sql_artifacts as artifacts
@@ -29,6 +29,7 @@ from loopml.store.records import (
     PagedList,
     Param,
     Run,
+    RunActivity,
     RunInfo,
     RunTag,
     ViewType,
@@ -183,6 +184,21 @@ class SqlTrackingStore(TrackingStore):
             page = runs.load(conn, rows[:max_results])
         token = encode_token(offset + max_results) if len(rows) > max_results else None
         return PagedList(page, token)
+
+    def run_activity(self, experiment_ids: Sequence[str]) -> dict[str, RunActivity]:
+        ids = [experiments.parse_experiment_id(e) for e in experiment_ids]
+        columns = runs.RUNS.c
+        moved = func.max(func.coalesce(columns.end_time, columns.start_time))
+        query = (
+            select(columns.experiment_id, func.count(), moved, func.max(columns.start_time))
+            .where(columns.experiment_id.in_(ids), columns.lifecycle_stage == LifecycleStage.ACTIVE)
+            .group_by(columns.experiment_id)
+        )
+        found = {str(e): RunActivity() for e in ids}
+        with self.db.read() as conn:
+            for experiment_id, count, last_end, last_start in conn.execute(query):
+                found[str(experiment_id)] = RunActivity(int(count), max(last_end, last_start))
+        return found
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         with self.db.write() as conn:

@@ -172,6 +172,14 @@ class NewRun:
 
 
 @dataclass(frozen=True, slots=True)
+class RunActivity:
+    """How busy an experiment is: its active runs and when the latest one last moved (ms)."""
+
+    run_count: int = 0
+    last_time: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ArtifactEntry:
     """A file in a run's artifact index: its path and the blob holding its bytes."""
 
