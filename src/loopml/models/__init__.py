@@ -19,10 +19,10 @@ MLflow-written models use pickle), and skops builds only trusted types.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loopml.core.lazy import lazy_exports
 from loopml.models._flavor import LoadOptions
 from loopml.models._load import load_local, load_model
 from loopml.models._loaded import LoadedModel
@@ -82,17 +82,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> LoadedModel:

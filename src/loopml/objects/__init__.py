@@ -21,8 +21,9 @@ Names are imported on first use (PEP 562): ``loopml data status`` needs only
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from loopml.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from loopml.objects._gc import GcReport
@@ -92,14 +93,4 @@ def open_object_store(
     return ObjectStore(backend, uri=uri, chunking_threshold=chunking_threshold)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'loopml.objects' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
