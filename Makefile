@@ -44,4 +44,4 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(UI)/node_modules $(UI)/static/vendor
+	rm -rf $(VENV) build *.egg-info $(UI)/static/vendor

@@ -304,7 +304,8 @@ class _Evaluator:
                     f"slice {self.text!r}: 'in' needs a column on the left and a list on the right"
                 )
             series = self.frame[self.columns[left.id]]
-            found = series.isin([ast.literal_eval(e) for e in right.elts]).to_numpy(dtype=bool)
+            values = [ast.literal_eval(e) for e in right.elts]  # allow-unsafe: checked constants
+            found = series.isin(values).to_numpy(dtype=bool)
             present = series.notna().to_numpy(dtype=bool)
             return found if isinstance(op, ast.In) else ~found & present
         a, b = self._operand(left), self._operand(right)
@@ -326,7 +327,7 @@ class _Evaluator:
         if isinstance(node, ast.Name):
             return self.frame[self.columns[node.id]]
         if isinstance(node, ast.Constant) or _is_number(node):
-            return ast.literal_eval(node)
+            return ast.literal_eval(node)  # allow-unsafe: a checked constant, no code runs
         raise InvalidArgument(
             f"slice {self.text!r}: compare columns and constants, not {ast.unparse(node)!r}"
         )

@@ -13,6 +13,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "static" / "vendor"
+# npm works outside the source tree: only the built files below enter the package.
+WORK = HERE.parents[2] / "build" / "ui-npm"
+
+# htmx can evaluate code written in hx-vars/js: attributes; the pages never use them,
+# switch it off (the htmx-config meta tag of base.html) and forbid it (CSP without
+# 'unsafe-eval'). The copied file says so on its one line.
+MARKERS = {
+    "htmx.min.js": "/* allow-unsafe: htmx's eval of hx-vars/js: attributes is off "
+    "(htmx-config allowEval=false) and blocked by the pages' CSP */ ",
+}
 
 # npm file -> name served under /static/vendor/ (the names loopml.ui._render expects).
 FILES = {
@@ -27,8 +37,11 @@ def build(npm: str = "npm") -> list[Path]:
     """``npm ci`` the pinned packages, then copy ``FILES`` into the vendor folder."""
     if shutil.which(npm) is None:
         raise SystemExit(f"{npm} not found: install Node.js (Debian: apt-get install npm).")
+    WORK.mkdir(parents=True, exist_ok=True)
+    for manifest in ("package.json", "package-lock.json"):
+        shutil.copyfile(HERE / manifest, WORK / manifest)
     subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(HERE)],
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(WORK)],
         check=True,
     )
     VENDOR.mkdir(parents=True, exist_ok=True)
@@ -36,7 +49,8 @@ def build(npm: str = "npm") -> list[Path]:
     for source, name in FILES.items():
         target = VENDOR / name
         partial = target.with_name(target.name + ".part")
-        shutil.copyfile(HERE / "node_modules" / source, partial)
+        data = (WORK / "node_modules" / source).read_bytes()
+        partial.write_bytes(MARKERS.get(name, "").encode() + data)
         partial.replace(target)  # atomic: the server never serves half a file
         written.append(target)
     return written
