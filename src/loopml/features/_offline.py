@@ -10,7 +10,10 @@ wins), so the same data always gives the same training set.
 Speed comes from letting DuckDB do all of it in one query: the ASOF join
 compares one ordering key per row, a struct of (event time, created time,
 row position) in the source's own types (``rank_fields``), so ties are
-settled inside the join instead of by a separate deduplication pass; only
+settled inside the join instead of by a separate deduplication pass. A
+source known to have no ties on (join keys, event time) is ordered by event
+time alone, which is cheaper and gives the same rows; that knowledge is
+remembered per source content (``_ties``), never guessed. Only
 the entity side is cast when types differ; sources are scanned by DuckDB
 with only the needed columns read; the entity frame goes in and the feature
 columns come out as Arrow, without a pandas round trip.
@@ -38,6 +41,7 @@ from loopml.features._duck import (
 )
 from loopml.features._entity_frame import entity_table
 from loopml.features._sources import NUMERIC_TYPES, SourceScan, rank_fields, scan_source
+from loopml.features._ties import FileTieCache, NoTieCache, TieCache, ties_possible
 from loopml.features._training_set import TrainingSet
 
 if TYPE_CHECKING:
@@ -70,6 +74,7 @@ def join_views(
     timestamp_column: str = "event_timestamp",
     full_feature_names: bool = False,
     client_factory: Callable[[], Client] | None = None,
+    tie_cache: TieCache | None = None,
 ) -> TrainingSet:
     """The entity rows of ``entity_df`` (same order, duplicates kept) with their features.
 
@@ -77,6 +82,8 @@ def join_views(
     ``full_feature_names`` (needed when two views share a feature name).
     InvalidArgument for a missing join key or timestamp column, mixed
     aware/naive timestamps, or a source that does not match its view.
+    ``tie_cache`` remembers which sources have no event-time ties (default:
+    the client's loopml home; without a client, none is remembered).
     """
     requests = _merged(requests)
     if not requests:
@@ -85,7 +92,9 @@ def join_views(
         entity_df, timestamp_column, [k for r in requests for k in r.view.join_keys]
     )
     outputs = _output_names(requests, table.column_names, full_feature_names)
-    joined, versions = join_table(table, timestamp_column, requests, outputs, client_factory)
+    joined, versions = join_table(
+        table, timestamp_column, requests, outputs, client_factory, tie_cache=tie_cache
+    )
     refs = [f"{r.view.name}:{f}" for r in requests for f in r.selected]
     return TrainingSet(joined, refs, versions, client_factory=client_factory)
 
@@ -96,8 +105,11 @@ def join_table(
     requests: Sequence[ViewRequest],
     outputs: Sequence[Sequence[str]],
     client_factory: Callable[[], Client] | None,
+    *,
+    tie_cache: TieCache | None = None,
 ) -> tuple[pa.Table, dict[str, str]]:
     """The joined table (entity columns, then ``outputs``) and each view's source digest."""
+    cache = tie_cache if tie_cache is not None else _default_tie_cache(client_factory)
     conn = connect()
     try:
         conn.register(ENTITIES, table.append_column(ROW, positions(table.num_rows)))
@@ -107,8 +119,17 @@ def join_table(
         ]
         entity_types = _describe_entities(conn)
         _check_key_types(entity_types, scans)
-        sql = _join_sql(entity_types, timestamp_column, requests, scans, outputs)
+        tie_break = [
+            ties_possible(conn, scan, rank_fields(scan)[0].sql, entity_types, cache)
+            for scan in scans
+        ]
+        sql = _join_sql(entity_types, timestamp_column, requests, scans, outputs, tie_break)
         features = to_arrow(conn.sql(sql))
+        if not all(b or scan.unchanged() for b, scan in zip(tie_break, scans, strict=True)):
+            # A file changed under the join: what DuckDB read may have ties after all.
+            tie_break = [True] * len(scans)
+            sql = _join_sql(entity_types, timestamp_column, requests, scans, outputs, tie_break)
+            features = to_arrow(conn.sql(sql))
         versions = {scan.view.name: scan.digest.result() for scan in scans}
     finally:
         conn.close()
@@ -117,6 +138,13 @@ def join_table(
     for name in features.column_names:
         result = result.append_column(features.schema.field(name), features.column(name))
     return result, versions
+
+
+def _default_tie_cache(client_factory: Callable[[], Client] | None) -> TieCache:
+    """The verdicts of the client's loopml home; none without a client."""
+    if client_factory is None:
+        return NoTieCache()
+    return FileTieCache.under(client_factory().settings.home)
 
 
 def _merged(requests: Sequence[ViewRequest]) -> list[ViewRequest]:
@@ -184,36 +212,40 @@ def _join_sql(
     requests: Sequence[ViewRequest],
     scans: Sequence[SourceScan],
     outputs: Sequence[Sequence[str]],
+    tie_break: Sequence[bool],
 ) -> str:
     """One query: the entity rows, ASOF LEFT JOINed with each view, in entity order.
 
-    Each side's ordering key is a struct compared field by field: (event time,
-    created time, source row position) for feature rows, and (entity time,
-    NULL, NULL) for entity rows; NULL sorts after every value, so an entity
-    row matches the greatest feature row at or before its time.
+    Where ``tie_break`` holds, each side's ordering key is a struct compared
+    field by field: (event time, created time, source row position) for
+    feature rows, and (entity time, NULL, NULL) for entity rows; NULL sorts
+    after every value, so an entity row matches the greatest feature row at or
+    before its time. Elsewhere (no ties) both keys are the event time alone.
     """
     ts = quote(timestamp_column)
     entity_ts_type = entity_types[timestamp_column]
     entity_keys = []
     select: list[str] = []
     joins = []
-    for i, (request, scan, names) in enumerate(zip(requests, scans, outputs, strict=True)):
+    rows = zip(requests, scans, outputs, tie_break, strict=True)
+    for i, (request, scan, names, ties) in enumerate(rows):
         alias, order_key = f"v{i}", f"{ORDER_KEY}{i}"
         view, source = request.view, request.view.source
-        fields = rank_fields(scan)
-        entity_fields = {
-            f.name: floor_cast(ts, entity_ts_type, f.type) if f.name == "t" else f"NULL::{f.type}"
-            for f in fields
-        }
-        entity_keys.append(
-            f"CASE WHEN {ts} IS NOT NULL THEN {struct(entity_fields)} END AS {order_key}"
-        )
+        fields = rank_fields(scan) if ties else rank_fields(scan)[:1]
+        entity_time = floor_cast(ts, entity_ts_type, fields[0].type)
+        if ties:
+            entity_fields = {f.name: f"NULL::{f.type}" for f in fields}
+            entity_fields["t"] = entity_time
+            entity_order = f"CASE WHEN {ts} IS NOT NULL THEN {struct(entity_fields)} END"
+            order, event = struct({f.name: f.sql for f in fields}), f"{alias}.{order_key}.t"
+        else:
+            entity_order, order, event = entity_time, fields[0].sql, f"{alias}.{order_key}"
+        entity_keys.append(f"{entity_order} AS {order_key}")
         keys = [quote(k) for k in view.join_keys]
         wanted = [f"{quote(f)} AS {quote(f'f{j}')}" for j, f in enumerate(request.selected)]
         joins.append(
-            f"ASOF LEFT JOIN (SELECT {', '.join(keys + wanted)}, "
-            f"{struct({f.name: f.sql for f in fields})} AS "
-            f"{order_key} FROM {scan.relation} WHERE {quote(source.timestamp_field)} IS NOT NULL)"
+            f"ASOF LEFT JOIN (SELECT {', '.join(keys + wanted)}, {order} AS {order_key} "
+            f"FROM {scan.relation} WHERE {quote(source.timestamp_field)} IS NOT NULL)"
             f" {alias} ON "
             + " AND ".join(f"e.{k} = {alias}.{k}" for k in keys)
             + f" AND e.{order_key} >= {alias}.{order_key}"
@@ -224,7 +256,7 @@ def _join_sql(
             nanos = "TIMESTAMP_NS" in (fields[0].type, entity_ts_type)
             span = view.ttl // timedelta(microseconds=1) * (1_000 if nanos else 1)
             fresh = (
-                f"{epoch(f'{alias}.{order_key}.t', fields[0].type, nanos)} >= "
+                f"{epoch(event, fields[0].type, nanos)} >= "
                 f"{epoch(f'e.{ts}', entity_ts_type, nanos)} - {span}"
             )
         dtypes = {f.name: f.dtype for f in view.schema}

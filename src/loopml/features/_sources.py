@@ -70,6 +70,19 @@ _ACCEPTED: dict[str, frozenset[str]] = {
 }
 
 
+FileStatus = tuple[int, int, int, int, int]
+"""A file's device, inode, size, modification and change times (ns): any write changes it."""
+
+
+def file_status(path: Path) -> FileStatus | None:
+    """``path``'s ``FileStatus``, or None when it cannot be read."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceScan:
     """A view's source as DuckDB sees it in one connection.
@@ -78,6 +91,8 @@ class SourceScan:
     ``order`` an SQL expression over it giving each row's position in the
     source, ``columns`` its column names and DuckDB types. ``digest`` resolves
     to the BLAKE3 digest of the content read (computed beside the query).
+    ``files`` holds each file DuckDB reads at query time, with its status
+    from before it was hashed (none for a source read into memory).
     """
 
     view: FeatureView
@@ -85,6 +100,15 @@ class SourceScan:
     order: str
     columns: dict[str, str]
     digest: Future[str]
+    files: tuple[tuple[Path, FileStatus | None], ...] = ()
+
+    def unchanged(self) -> bool:
+        """Whether no file was replaced or rewritten since it was hashed.
+
+        A query that used what is known of the digest's content (its tie
+        verdict) is only right if DuckDB read that same content.
+        """
+        return all(file_status(path) == status for path, status in self.files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +201,10 @@ def _file_scan(
     elif path.is_file():
         files = [path]
         if path.suffix.lower() in {".csv", ".tsv", ".txt"} or path.name.lower().endswith(".csv.gz"):
+            status = ((path, file_status(path)),)  # before it is read and hashed
+            table = _read_csv(conn, path, what)
             return _arrow_scan(
-                conn,
-                view,
-                _read_csv(conn, path, what),
-                f"__loopml_src_{alias}",
-                _submit_digest(files, path),
+                conn, view, table, f"__loopml_src_{alias}", _submit_digest(files, path), status
             )
         relation = f"read_parquet({literal(str(path))}, file_row_number = true)"
         order = "file_row_number"
@@ -191,7 +213,8 @@ def _file_scan(
     columns = _describe(conn, relation, what)
     columns.pop("file_row_number", None)
     columns.pop("file_index", None)
-    return SourceScan(view, relation, order, columns, _submit_digest(files, path))
+    statuses = tuple((p, file_status(p)) for p in files)  # before hashing starts
+    return SourceScan(view, relation, order, columns, _submit_digest(files, path), statuses)
 
 
 def _read_csv(conn: duckdb.DuckDBPyConnection, path: Path, what: str) -> pa.Table:
@@ -209,6 +232,7 @@ def _arrow_scan(
     table: pa.Table,
     name: str,
     digest: Future[str],
+    files: tuple[tuple[Path, FileStatus | None], ...] = (),
 ) -> SourceScan:
     if ROW_ORDER in table.column_names:
         table = table.drop_columns([ROW_ORDER])
@@ -216,7 +240,7 @@ def _arrow_scan(
     conn.register(name, table)
     columns = _describe(conn, quote(name), f"the source of feature view {view.name!r}")
     columns.pop(ROW_ORDER, None)
-    return SourceScan(view, quote(name), quote(ROW_ORDER), columns, digest)
+    return SourceScan(view, quote(name), quote(ROW_ORDER), columns, digest, files)
 
 
 def _dataset_scan(
