@@ -54,6 +54,14 @@ _TABLES = ", ".join(
         "policy_runs",
         "policy_events",
         "policy_locks",
+        "users",
+        "api_tokens",
+        "ui_sessions",
+        "workspaces",
+        "workspace_members",
+        "workspace_objects",
+        "audit_log",
+        "audit_head",
     )
 )
 

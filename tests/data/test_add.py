@@ -71,7 +71,9 @@ def test_add_single_file_and_gitignore_escaping(repo: DataRepo) -> None:
 def test_large_file_is_chunked_and_kept_in_place(git_root: Path, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", chunking_threshold_bytes=64 * 1024)
     repo = DataRepo.init(git_root, settings=settings)
-    big = write_file(repo.root / "big.bin", os.urandom(3 * 1024 * 1024))
+    # Larger than the 4 MiB maximum chunk, so it is always cut (3 MiB of random bytes
+    # had no cut point about one time in twenty).
+    big = write_file(repo.root / "big.bin", os.urandom(9 * 1024 * 1024))
     inode = big.stat().st_ino
     [pointer] = add(repo, [big])
     assert repo.cache.stat(pointer.id).chunked

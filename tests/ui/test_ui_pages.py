@@ -193,7 +193,8 @@ def test_traffic_counts_requests_once_and_keeps_shadow_apart() -> None:
     assert (found.requests, found.errors) == (3, 1)
     assert found.per_minute == pytest.approx(1.5)
     assert found.error_rate == pytest.approx(1 / 3)
-    assert found.p50 == pytest.approx(30.0)  # of 10, 30, 100: the shadow's 500 is left out
+    # Of 10, 30, 100 (the shadow's 500 is left out), within the histogram's 1 %.
+    assert found.p50 == pytest.approx(30.0, rel=0.01)
     by_role = {r.role: r for r in found.routes}
     assert by_role["canary"].share == pytest.approx(1 / 3)
     assert by_role["canary"].error_rate == 1.0

@@ -6,6 +6,7 @@ import typer
 
 from loopml.cli import (
     alerts,
+    audit,
     ci,
     data,
     datasets,
@@ -13,6 +14,8 @@ from loopml.cli import (
     drift,
     experiments,
     features,
+    lineage,
+    login,
     maintenance,
     models,
     monitor,
@@ -24,8 +27,11 @@ from loopml.cli import (
     serve,
     server,
     sync,
+    tokens,
     tune,
+    users,
     validate,
+    workspaces,
 )
 
 app = typer.Typer(
@@ -61,6 +67,10 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(policies.app, name="policies")
 app.add_typer(features.app, name="features")
 app.add_typer(ci.app, name="ci")
+app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(workspaces.app, name="workspaces")
+app.add_typer(audit.app, name="audit")
 app.add_typer(maintenance.db_app, name="db")
 app.command("gc")(maintenance.gc)
 app.command("quickstart")(quickstart.quickstart)
@@ -70,6 +80,9 @@ app.command("sync")(sync.sync)
 app.command("validate")(validate.validate)
 app.command("drift")(drift.drift)
 app.command("reproduce")(repro.reproduce)
+app.command("lineage")(lineage.lineage)
+app.command("login")(login.login)
+app.command("logout")(login.logout)
 
 
 def main() -> None:

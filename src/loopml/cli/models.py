@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -192,3 +194,28 @@ def delete(
     else:
         registry.delete_model_version(name, version)
         console.print(escape(f"Deleted version {version} of {name}."))
+
+
+@app.command("card")
+@fails_cleanly
+def card(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    version: int = typer.Argument(...),
+    fmt: str = typer.Option("markdown", "--format", help="markdown or html."),
+    output: Path = typer.Option(None, "--output", help="Write the card to this file."),
+) -> None:
+    """Render a model card: owner, intended use, data, metrics, gates, promotions, lineage."""
+    from loopml.core.atomic import write_text_atomic
+    from loopml.core.errors import InvalidArgument
+    from loopml.governance._cards import model_card
+
+    if fmt not in ("markdown", "html"):
+        raise InvalidArgument(f"Invalid --format {fmt!r}: use markdown or html.")
+    found = model_card(name, version, client_from(ctx))
+    text = found.markdown() if fmt == "markdown" else found.html()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    write_text_atomic(output, text)
+    console.print(escape(f"Wrote the card of {name} version {version} to {output}."))

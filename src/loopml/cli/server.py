@@ -7,7 +7,7 @@ import os
 import typer
 
 from loopml.cli._output import console, fails_cleanly
-from loopml.core.errors import InvalidArgument
+from loopml.core.errors import InvalidArgument, InvalidState
 
 
 @fails_cleanly
@@ -33,6 +33,20 @@ def server(
         min=0.1,
         help="Seconds between scheduler passes (schedules, monitors, policies); default 15.",
     ),
+    auth: bool = typer.Option(
+        False,
+        "--auth",
+        help="Require a user or API token on every request (create the first admin with "
+        "`loopml users create-admin NAME`).",
+    ),
+    public_metrics: bool = typer.Option(
+        False, "--public-metrics", help="With --auth, serve /metrics without credentials."
+    ),
+    cookie_secure: bool = typer.Option(
+        False,
+        "--cookie-secure",
+        help="Mark the UI's session cookie Secure (HTTPS ends at a proxy in front).",
+    ),
 ) -> None:
     """Serve the tracking API to a team (and to the unmodified mlflow client)."""
     import uvicorn  # the [server] extra; imported only to serve
@@ -55,6 +69,14 @@ def server(
         os.environ["LOOPML_SCHEDULER_ENABLED"] = "true"
     if scheduler_interval is not None:
         os.environ["LOOPML_SCHEDULER_INTERVAL_SECONDS"] = str(scheduler_interval)
+    for flag, name in (
+        (auth, "LOOPML_AUTH"),
+        (public_metrics, "LOOPML_PUBLIC_METRICS"),
+        (cookie_secure, "LOOPML_COOKIE_SECURE"),
+    ):
+        if flag:
+            os.environ[name] = "true"
+    _check_can_start()
     console.print(f"loopml server on http://{host}:{port} ({workers} worker(s))")
     with multiprocess_metrics(workers):  # one /metrics for all workers
         uvicorn.run(
@@ -66,3 +88,22 @@ def server(
             log_level="warning",
             access_log=False,
         )
+
+
+def _check_can_start() -> None:
+    """Refuse ``--auth`` without an admin here, with one clear line, not in every worker."""
+    from loopml.core.settings import load_settings
+
+    settings = load_settings()
+    if not settings.auth:
+        return
+    from loopml.governance import Governance
+    from loopml.server._app import NO_ADMIN
+    from loopml.tracking import Client
+
+    client = Client(settings=settings)
+    try:
+        if not Governance(client).has_admin():
+            raise InvalidState(NO_ADMIN)
+    finally:
+        client.close()

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     features_online: str | None = None
     # Runs record their git state, diff and environment lock when they start.
     capture_provenance: bool = True
+    # The server: require a user or token on every request (`loopml server --auth`),
+    # serve /metrics without one (`--public-metrics`), and mark the UI's session
+    # cookie Secure even when TLS ends at a proxy (`--cookie-secure`).
+    auth: bool = False
+    public_metrics: bool = False
+    cookie_secure: bool = False
+    # The API token the SDK and CLI send to a server (LOOPML_TRACKING_TOKEN); without
+    # it, the one `loopml login` stored for that server in <home>/credentials.
+    tracking_token: str | None = Field(default=None, repr=False)
 
     def resolved_tracking_uri(self) -> str:
         """The metadata store URI: explicit, or SQLite under ``home``."""

@@ -316,8 +316,8 @@ class _Evaluator:
                 f"slice {self.text!r}: cannot compare {ast.unparse(left)} with "
                 f"{ast.unparse(right)} ({exc})"
             ) from None
-        values = np.asarray(pd.Series(outcome).fillna(False) if _is_series(outcome) else outcome)
-        mask = np.broadcast_to(values.astype(bool), (len(self.frame),)).copy()
+        outcomes = np.asarray(pd.Series(outcome).fillna(False) if _is_series(outcome) else outcome)
+        mask = np.broadcast_to(outcomes.astype(bool), (len(self.frame),)).copy()
         for operand in (a, b):  # a missing value compares False, '!=' included
             if _is_series(operand):
                 mask &= operand.notna().to_numpy(dtype=bool)

@@ -10,8 +10,10 @@ from loopml.store._deployment_base import UPDATABLE_FIELDS, DeploymentStore, Lab
 from loopml.store._feature_base import FeatureStoreBackend
 from loopml.store._filter import Comparison, OrderBy, parse_filter, parse_order_by
 from loopml.store._filter_terms import map_literals, rewrite_terms, split_terms
+from loopml.store._metric_chunks import PointColumns
 from loopml.store._migrate import HEAD_REVISION, current_revision, upgrade
 from loopml.store._monitor_base import MAX_RESULTS, MonitorStore
+from loopml.store._paging import decode_token, encode_token
 from loopml.store._pipeline_base import MAX_CACHE_LOOKUP, PipelineStore
 from loopml.store._policy_base import MAX_EVENTS, PolicyStore
 from loopml.store._registry_base import (
@@ -23,11 +25,13 @@ from loopml.store._registry_base import (
 from loopml.store._sql_datasets import SqlDatasetStore
 from loopml.store._sql_deployments import SqlDeploymentStore
 from loopml.store._sql_features import SqlFeatureStore
+from loopml.store._sql_governance import SqlGovernanceStore
 from loopml.store._sql_monitors import SqlMonitorStore
 from loopml.store._sql_pipelines import SqlPipelineStore
 from loopml.store._sql_policies import SqlPolicyStore
 from loopml.store._sql_registry import SqlRegistryStore
 from loopml.store._sql_store import SqlTrackingStore
+from loopml.store._visibility import current_visibility, visible_workspaces
 from loopml.store.dataset_records import (
     ColumnProfile,
     Dataset,
@@ -151,6 +155,7 @@ __all__ = [
     "PagedList",
     "Param",
     "PipelineStore",
+    "PointColumns",
     "PolicyEvent",
     "PolicyRun",
     "PolicyStore",
@@ -172,6 +177,7 @@ __all__ = [
     "SqlDatasetStore",
     "SqlDeploymentStore",
     "SqlFeatureStore",
+    "SqlGovernanceStore",
     "SqlMonitorStore",
     "SqlPipelineStore",
     "SqlPolicyStore",
@@ -184,10 +190,14 @@ __all__ = [
     "Transition",
     "ViewType",
     "current_revision",
+    "current_visibility",
+    "decode_token",
+    "encode_token",
     "map_literals",
     "parse_filter",
     "parse_order_by",
     "rewrite_terms",
     "split_terms",
     "upgrade",
+    "visible_workspaces",
 ]

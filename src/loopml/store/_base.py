@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Iterator, Sequence
 
+from loopml.store._metric_chunks import PointColumns
 from loopml.store.records import (
     ArtifactEntry,
     DatasetInput,
@@ -137,6 +138,16 @@ class TrackingStore(abc.ABC):
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of one metric, ordered by step then timestamp."""
 
+    def get_metric_columns(self, run_id: str, key: str) -> PointColumns:
+        """``get_metric_history`` as arrays (steps, timestamps, values), for charts.
+
+        Stores that keep points packed override this to skip per-point objects.
+        """
+        points = self.get_metric_history(run_id, key)
+        return PointColumns.from_lists(
+            [p.step for p in points], [p.timestamp for p in points], [p.value for p in points]
+        )
+
     @abc.abstractmethod
     def search_runs(
         self,
@@ -224,6 +235,21 @@ class TrackingStore(abc.ABC):
                 last = moved if last is None else max(last, moved)
             found[experiment_id] = RunActivity(count, last)
         return found
+
+    def run_keys(
+        self, experiment_ids: Sequence[str], view_type: ViewType = ViewType.ACTIVE_ONLY
+    ) -> dict[str, list[str]]:
+        """Every metric, param and tag key of the experiments' runs (``metrics``, ``params``,
+        ``tags``), each list sorted: what a column chooser offers.
+
+        This default reads every run; SQL stores answer from the key indexes alone.
+        """
+        found: dict[str, set[str]] = {"metrics": set(), "params": set(), "tags": set()}
+        for run in self.iter_runs(experiment_ids, view_type=view_type):
+            found["metrics"].update(run.data.metrics)
+            found["params"].update(run.data.params)
+            found["tags"].update(run.data.tags)
+        return {kind: sorted(keys) for kind, keys in found.items()}
 
     def iter_runs(
         self,

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, inspect, text
 
 from loopml.store._database import Database
 
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 if TYPE_CHECKING:
     from alembic.config import Config
 

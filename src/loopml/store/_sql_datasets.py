@@ -19,6 +19,7 @@ from loopml.store._dataset_base import DatasetStore, missing_dataset, missing_ve
 from loopml.store._migrate import upgrade
 from loopml.store._models import DATASET_VERSIONS, DATASETS
 from loopml.store._upsert import insert_ignore
+from loopml.store._visibility import where_visible
 from loopml.store.dataset_records import (
     ColumnProfile,
     Dataset,
@@ -152,6 +153,7 @@ class SqlDatasetStore(DatasetStore):
             )
             .order_by(DATASETS.c.name)
         )
+        newest = where_visible(newest, "dataset", DATASETS.c.name)
         with self.db.read() as conn:
             rows = conn.execute(newest).all()
         return [

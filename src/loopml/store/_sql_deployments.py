@@ -25,6 +25,7 @@ from loopml.store._deployment_base import (
 )
 from loopml.store._migrate import upgrade
 from loopml.store._models import DEPLOYMENTS
+from loopml.store._visibility import where_visible
 from loopml.store.deployment_records import Deployment, PredictionSegment
 
 
@@ -99,7 +100,8 @@ class SqlDeploymentStore(DeploymentStore):
 
     def list_deployments(self) -> list[Deployment]:
         with self.db.read() as conn:
-            rows = conn.execute(select(DEPLOYMENTS).order_by(DEPLOYMENTS.c.name)).all()
+            query = where_visible(select(DEPLOYMENTS), "deployment", DEPLOYMENTS.c.name)
+            rows = conn.execute(query.order_by(DEPLOYMENTS.c.name)).all()
         return [_record(row) for row in rows]
 
     def update_deployment(self, name: str, changes: Mapping[str, Any]) -> Deployment:

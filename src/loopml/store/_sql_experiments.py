@@ -16,6 +16,7 @@ from loopml.store._experiment_search import (
 )
 from loopml.store._models import EXPERIMENT_TAGS, EXPERIMENTS, RUNS
 from loopml.store._upsert import upsert
+from loopml.store._visibility import experiment_key, where_visible
 from loopml.store.records import Experiment, LifecycleStage
 
 ARTIFACT_SCHEME = "loopml-artifacts:"
@@ -120,6 +121,7 @@ def search(
     terms = parse_experiment_filter(filter_string)
     order = parse_experiment_order(order_by)
     query = select(EXPERIMENTS).where(EXPERIMENTS.c.lifecycle_stage.in_(stages))
+    query = where_visible(query, "experiment", experiment_key(EXPERIMENTS.c.experiment_id))
     rows = conn.execute(
         apply_experiment_search(query, terms, order).offset(offset).limit(limit + 1)
     ).all()

@@ -23,6 +23,7 @@ from loopml.store._migrate import upgrade
 from loopml.store._models import POLICIES, POLICY_EVENTS, POLICY_LOCKS, POLICY_RUNS
 from loopml.store._policy_base import PolicyStore, missing_policy, missing_run
 from loopml.store._upsert import ignore_statement
+from loopml.store._visibility import where_visible
 from loopml.store.policy_records import (
     QUEUED,
     SKIPPED,
@@ -184,7 +185,8 @@ class SqlPolicyStore(PolicyStore):
 
     def list_policies(self) -> list[StoredPolicy]:
         with self.db.read() as conn:
-            return [_policy(r) for r in conn.execute(select(POLICIES).order_by(POLICIES.c.name))]
+            query = where_visible(select(POLICIES), "policy", POLICIES.c.name)
+            return [_policy(r) for r in conn.execute(query.order_by(POLICIES.c.name))]
 
     def delete_policy(self, name: str) -> None:
         with self.db.write() as conn:

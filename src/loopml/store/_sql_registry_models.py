@@ -12,6 +12,7 @@ from loopml.store._filter import Comparison
 from loopml.store._models import MODEL_ALIASES, REGISTERED_MODEL_TAGS, REGISTERED_MODELS
 from loopml.store._sql_registry_search import apply_model_search
 from loopml.store._upsert import upsert
+from loopml.store._visibility import where_visible
 from loopml.store.registry_records import RegisteredModel
 
 
@@ -116,7 +117,8 @@ def search(
     limit: int,
 ) -> tuple[list[RegisteredModel], bool]:
     """A page of matching models, and whether more follow."""
-    query = apply_model_search(select(REGISTERED_MODELS), terms, order)
+    visible = where_visible(select(REGISTERED_MODELS), "registered_model", REGISTERED_MODELS.c.name)
+    query = apply_model_search(visible, terms, order)
     rows = conn.execute(query.offset(offset).limit(limit + 1)).all()
     return load(conn, rows[:limit]), len(rows) > limit
 

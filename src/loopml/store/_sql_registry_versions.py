@@ -29,6 +29,7 @@ from loopml.store._models import (
 from loopml.store._registry_base import NewModelVersion
 from loopml.store._sql_registry_search import apply_version_search
 from loopml.store._upsert import insert_ignore, upsert
+from loopml.store._visibility import where_visible
 from loopml.store.records import LifecycleStage
 from loopml.store.registry_records import (
     ModelVersion,
@@ -205,7 +206,8 @@ def search(
     offset: int,
     limit: int,
 ) -> tuple[list[ModelVersion], bool]:
-    query = apply_version_search(select(MODEL_VERSIONS), terms, order)
+    visible = where_visible(select(MODEL_VERSIONS), "registered_model", MODEL_VERSIONS.c.name)
+    query = apply_version_search(visible, terms, order)
     rows = conn.execute(query.offset(offset).limit(limit + 1)).all()
     return load(conn, rows[:limit]), len(rows) > limit
 

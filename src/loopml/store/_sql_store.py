@@ -15,6 +15,7 @@ from loopml.store import _sql_runs as runs
 from loopml.store._base import SEARCH_MAX_RESULTS, TrackingStore
 from loopml.store._database import Database
 from loopml.store._filter import parse_filter, parse_order_by
+from loopml.store._metric_chunks import PointColumns
 from loopml.store._migrate import upgrade
 from loopml.store._paging import check_max_results, decode_token, encode_token
 from loopml.store._sql_bulk_runs import create_many
@@ -164,6 +165,10 @@ class SqlTrackingStore(TrackingStore):
         with self.db.read() as conn:
             return runs.metric_history(conn, run_id, key)
 
+    def get_metric_columns(self, run_id: str, key: str) -> PointColumns:
+        with self.db.read() as conn:
+            return runs.metric_columns(conn, run_id, key)
+
     def search_runs(
         self,
         experiment_ids: Sequence[str],
@@ -199,6 +204,13 @@ class SqlTrackingStore(TrackingStore):
             for experiment_id, count, last_end, last_start in conn.execute(query):
                 found[str(experiment_id)] = RunActivity(int(count), max(last_end, last_start))
         return found
+
+    def run_keys(
+        self, experiment_ids: Sequence[str], view_type: ViewType = ViewType.ACTIVE_ONLY
+    ) -> dict[str, list[str]]:
+        ids = [experiments.parse_experiment_id(e) for e in experiment_ids]
+        with self.db.read() as conn:
+            return runs.keys(conn, ids, ViewType(view_type).stages())
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         with self.db.write() as conn:

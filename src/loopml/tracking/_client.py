@@ -37,6 +37,7 @@ from loopml.store import (
     NewRun,
     PagedList,
     Param,
+    PointColumns,
     Run,
     RunInfo,
     RunStatus,
@@ -381,6 +382,11 @@ class Client:
         self._flush_quietly(run_id)
         return self.store.get_metric_history(run_id, key)
 
+    def get_metric_columns(self, run_id: str, key: str) -> PointColumns:
+        """Every point of a metric as arrays (steps, timestamps, values), ordered the same."""
+        self._flush_quietly(run_id)
+        return self.store.get_metric_columns(run_id, key)
+
     def search_runs(
         self,
         experiment_ids: Sequence[str] | str,
@@ -404,6 +410,22 @@ class Client:
         return self.store.search_runs(
             ids, filter_string, order_by, _view(run_view_type), max_results, page_token
         )
+
+    def run_keys(
+        self,
+        experiment_ids: Sequence[str] | str,
+        run_view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+    ) -> dict[str, list[str]]:
+        """Every metric, param and tag key logged in the experiments (``metrics``, ``params``,
+        ``tags``, each sorted), without loading runs: for column choosers and completion."""
+        ids = (
+            [experiment_ids]
+            if isinstance(experiment_ids, str)
+            else [str(e) for e in experiment_ids]
+        )
+        if self._batcher is not None:
+            self._batcher.write_queued(None)
+        return self.store.run_keys(ids, _view(run_view_type))
 
     # -- artifacts -------------------------------------------------------------
     def log_artifact(

@@ -53,7 +53,7 @@ def open_tracking_store(uri: str, settings: Settings) -> TrackingStore:
 
 def _create(uri: str, settings: Settings) -> TrackingStore:
     if is_remote_uri(uri):
-        return RestTrackingStore(uri)
+        return RestTrackingStore(uri, settings=settings)
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
     if scheme in ("sqlite", "postgresql", "postgres"):
         if scheme == "postgres":

@@ -27,14 +27,17 @@ import blake3
 import httpx
 from pydantic import TypeAdapter
 
+from loopml.core.credentials import auth_headers
 from loopml.core.errors import (
     CorruptObject,
     InvalidArgument,
     LoopmlError,
     NotFound,
     StorageError,
+    Unauthenticated,
     error_from_code,
 )
+from loopml.core.settings import Settings, load_settings
 from loopml.objects import ChunkReader, write_chunks_atomically
 from loopml.store import (
     ArtifactEntry,
@@ -107,6 +110,11 @@ def error_of(response: httpx.Response) -> LoopmlError:
         return CorruptObject(message)
     if status >= 500 or status == 429:
         return StorageError(f"The tracking server at {response.url} failed: {message}")
+    if status == 401:
+        server = f"{response.url.scheme}://{response.url.netloc.decode()}"
+        return Unauthenticated(
+            f"{message} Run `loopml login --server {server}` or set LOOPML_TRACKING_TOKEN."
+        )
     error = error_from_code(code, message)
     if type(error) is LoopmlError:  # a code outside the tree: 404 route, 405, 413 ...
         return InvalidArgument(f"{message} ({response.request.method} {response.url.path})")
@@ -116,8 +124,11 @@ def error_of(response: httpx.Response) -> LoopmlError:
 class RestTrackingStore(TrackingStore):
     """The tracking store of a loopml server at ``uri`` (``http(s)://host:port``)."""
 
-    def __init__(self, uri: str, *, timeout_seconds: float = 60.0) -> None:
+    def __init__(
+        self, uri: str, *, timeout_seconds: float = 60.0, settings: Settings | None = None
+    ) -> None:
         self.uri = uri.rstrip("/")
+        self._settings = settings
         self._timeout = httpx.Timeout(timeout_seconds, connect=5.0)
         self._http: httpx.Client | None = None
         self._lock = threading.Lock()
@@ -129,14 +140,19 @@ class RestTrackingStore(TrackingStore):
 
     @property
     def http(self) -> httpx.Client:
-        """The keep-alive HTTP client (connect errors are retried: nothing was sent)."""
+        """The keep-alive HTTP client (connect errors are retried: nothing was sent).
+
+        It sends the API token known for this server (``LOOPML_TRACKING_TOKEN`` or
+        ``loopml login``), so every remote client built on this store authenticates.
+        """
         with self._lock:
             if self._http is None:
+                settings = self._settings or load_settings()
                 self._http = httpx.Client(
                     base_url=self.uri + API_PREFIX,
                     timeout=self._timeout,
                     transport=httpx.HTTPTransport(retries=2),
-                    headers={"Accept": "application/json"},
+                    headers={"Accept": "application/json", **auth_headers(settings, self.uri)},
                 )
             return self._http
 

@@ -76,6 +76,15 @@ def available_keys(runs: Iterable[Run]) -> dict[str, list[str]]:
     return {kind: sorted(keys) for kind, keys in found.items()}
 
 
+def chooser_keys(keys: dict[str, list[str]], shown: Sequence[Column]) -> dict[str, list[str]]:
+    """The keys a chooser lists: the experiment's (system tags left out) and those shown."""
+    found = {kind: set(keys.get(kind, ())) for kind in KINDS}
+    found["tags"] = {k for k in found["tags"] if not k.startswith(SYSTEM_TAG_PREFIX)}
+    for column in shown:
+        found[column.kind].add(column.key)
+    return {kind: sorted(found[kind]) for kind in KINDS}
+
+
 def order_by(sort: str, descending: bool) -> list[str]:
     """The store's ``order_by`` for a column name (``metrics.loss``) or attribute name."""
     direction = "DESC" if descending else "ASC"

@@ -167,6 +167,6 @@ def compare_metric(
     limit = max(100, min(2000, POINTS_PER_CHART // len(ids)))
     series = []
     for run_id in ids:
-        points = client.get_metric_history(run_id, key)
+        points = client.get_metric_columns(run_id, key)
         series.append({"run_id": run_id, **downsample(points, limit).to_json()})
     return JSONResponse({"key": key, "series": series})

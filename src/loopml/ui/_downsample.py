@@ -2,16 +2,18 @@
 
 Points are cut into ``limit // 2`` equal runs (by position, in step order) and each
 run keeps its lowest and highest point, in the order they occurred: a single NaN-free
-spike of one point survives any zoom level, which averaging would flatten.
+spike of one point survives any zoom level, which averaging would flatten. The work
+is done on the store's arrays (``PointColumns``), never on one object per point: a
+100,000-point history thins in a few milliseconds.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loopml.store import Metric
+import numpy as np
+
+from loopml.store import PointColumns
 
 MAX_POINTS = 2000
 
@@ -36,43 +38,54 @@ class Series:
         }
 
 
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None  # JSON has no NaN; charts show a gap
+def in_range(points: PointColumns, min_step: int | None, max_step: int | None) -> PointColumns:
+    """The points whose step lies in ``[min_step, max_step]`` (either end open).
+
+    The steps are sorted, so the range is two binary searches.
+    """
+    start = 0 if min_step is None else int(np.searchsorted(points.steps, min_step, "left"))
+    end = len(points.steps)
+    if max_step is not None:
+        end = int(np.searchsorted(points.steps, max_step, "right"))
+    end = max(start, end)
+    return PointColumns(
+        points.steps[start:end], points.timestamps[start:end], points.values[start:end]
+    )
 
 
-def in_range(points: Sequence[Metric], min_step: int | None, max_step: int | None) -> list[Metric]:
-    """The points whose step lies in ``[min_step, max_step]`` (either end open)."""
-    return [
-        p
-        for p in points
-        if (min_step is None or p.step >= min_step) and (max_step is None or p.step <= max_step)
-    ]
+def _extremes(values: np.ndarray, buckets: int) -> np.ndarray:
+    """Positions to keep: per bucket its lowest and highest finite point, in order."""
+    total = len(values)
+    bounds = np.arange(buckets + 1, dtype=np.int64) * total // buckets
+    finite = np.isfinite(values)
+    low_ranked = np.where(finite, values, np.inf)
+    high_ranked = np.where(finite, values, -np.inf)
+    chosen: list[int] = []
+    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        if not finite[start:end].any():
+            chosen.append(start)  # an all-NaN bucket: one gap marker
+            continue
+        low = start + int(np.argmin(low_ranked[start:end]))
+        high = start + int(np.argmax(high_ranked[start:end]))
+        chosen.extend(sorted({low, high}))
+    return np.asarray(chosen, dtype=np.int64)
 
 
-def downsample(points: Sequence[Metric], limit: int = MAX_POINTS) -> Series:
+def downsample(points: PointColumns, limit: int = MAX_POINTS) -> Series:
     """``points`` (ordered by step) thinned to ``limit`` with each bucket's min and max."""
     if limit < 2:
         raise ValueError("limit must be at least 2")
-    total = len(points)
-    if total <= limit:
-        kept: Sequence[Metric] = points
-    else:
-        buckets = limit // 2
-        chosen: list[Metric] = []
-        for b in range(buckets):
-            bucket = points[b * total // buckets : (b + 1) * total // buckets]
-            finite = [(i, p) for i, p in enumerate(bucket) if math.isfinite(p.value)]
-            if not finite:
-                chosen.append(bucket[0])
-                continue
-            low = min(finite, key=lambda ip: ip[1].value)
-            high = max(finite, key=lambda ip: ip[1].value)
-            chosen.extend(p for _, p in sorted({low, high}, key=lambda ip: ip[0]))
-        kept = chosen
+    total = len(points.steps)
+    steps, times, values = points.steps, points.timestamps, points.values
+    if total > limit:
+        kept = _extremes(values, limit // 2)
+        steps, times, values = steps[kept], times[kept], values[kept]
+    # JSON has no NaN or infinity: charts show a gap.
+    shown = np.where(np.isfinite(values), values, np.nan).tolist()
     return Series(
-        steps=[p.step for p in kept],
-        values=[_finite(p.value) for p in kept],
-        timestamps=[p.timestamp for p in kept],
+        steps=steps.tolist(),
+        values=[None if v != v else v for v in shown],
+        timestamps=times.tolist(),
         total=total,
         downsampled=total > limit,
     )

@@ -33,6 +33,7 @@ from loopml.registry import (
 )
 from loopml.tracking import Client
 from loopml.ui import _format  # noqa: F401 - the templates' filters
+from loopml.ui._evaluation_view import find_evaluation
 from loopml.ui._forms import field, read_form
 from loopml.ui._render import render
 from loopml.ui._route import PageRoute
@@ -141,15 +142,17 @@ def version_page(
     tracking: Client = Depends(client),
     data: Datasets = Depends(datasets),
 ) -> HTMLResponse:
-    """One version: signature, files, its run's metrics and params, lineage to data."""
+    """One version: signature, files, its run's metrics, params and evaluation, lineage."""
     found = service.get_model_version(name, version)
     run = None
     inputs: list[DatasetVersion] = []
     lineage_error = None
+    evaluation = None
     if found.run_id is not None:
         try:
             run = tracking.get_run(found.run_id)
             inputs = data.lineage(found.run_id)
+            evaluation = find_evaluation(tracking, found.run_id)
         except LoopmlError as exc:  # a deleted run or dataset: the version page still shows
             lineage_error = exc.message
     return render(
@@ -162,6 +165,7 @@ def version_page(
         run=run,
         inputs=inputs,
         lineage_error=lineage_error,
+        evaluation=evaluation,
         history=[e for e in service.alias_history(found.name) if found.version in _moved(e)],
     )
 

@@ -141,6 +141,10 @@ def render(
         "path": request.url.path,
         "version": __version__,
         "missing_assets": missing_assets(),
+        # Set by the server's authentication: who is logged in, and the token that the
+        # page's forms and htmx requests send back (CSRF protection).
+        "principal": getattr(request.state, "principal", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
         **context,
     }
     if _wants_partial(request) and block in template.blocks:

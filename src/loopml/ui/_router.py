@@ -6,10 +6,12 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
 from loopml.ui import (
+    _audit,
     _compare,
     _data,
     _deployments,
     _experiments,
+    _lineage,
     _models,
     _monitoring,
     _run_detail,
@@ -34,6 +36,8 @@ for _page in (
     _deployments,
     _monitoring,
     _data,
+    _lineage,
+    _audit,
 ):
     router.include_router(_page.router)
 router.include_router(_run_detail.api_router)

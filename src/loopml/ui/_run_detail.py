@@ -1,4 +1,4 @@
-"""A run's page: params, tags, metrics with charts, artifacts with previews, lineage.
+"""A run's page: params, tags, metrics with charts, evaluation, artifacts with previews, lineage.
 
 Charts load their points from ``/ui/api/runs/{id}/metrics/{key}``: at most 2,000 per
 series (min and max of each bucket), and the exact points of a zoomed step range.
@@ -19,6 +19,7 @@ from loopml.store import Run
 from loopml.tracking import Client
 from loopml.ui._artifact_view import artifact_headers, check_path, kind_of, media_type, preview
 from loopml.ui._downsample import MAX_POINTS, downsample, in_range
+from loopml.ui._evaluation_view import load_evaluation
 from loopml.ui._render import render
 from loopml.ui._route import PageRoute
 
@@ -107,6 +108,7 @@ def run_page(
         provenance=provenance,
         system_tags=system_tags,
         metric_keys=sorted(run.data.metrics),
+        evaluation=load_evaluation(client, run_id),
         **artifacts,
     )
 
@@ -145,6 +147,6 @@ def metric_points(
 ) -> JSONResponse:
     """A metric's points for a chart: thinned to 2,000 (min/max per bucket); exact when a
     zoomed step range holds no more than that."""
-    points = in_range(client.get_metric_history(run_id, key), min_step, max_step)
+    points = in_range(client.get_metric_columns(run_id, key), min_step, max_step)
     series = downsample(points, MAX_POINTS)
     return JSONResponse({"key": key, "run_id": run_id, **series.to_json()})

@@ -30,6 +30,7 @@ FILES = {
     "uplot/dist/uPlot.iife.min.js": "uPlot.iife.min.js",
     "uplot/dist/uPlot.min.css": "uPlot.min.css",
     "echarts/dist/echarts.min.js": "echarts.min.js",
+    "@dagrejs/dagre/dist/dagre.min.js": "dagre.min.js",  # lineage graph layout (bundles graphlib)
 }
 
 

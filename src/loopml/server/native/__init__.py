@@ -5,9 +5,10 @@ Experiments, runs (logging, search, metric history, inputs), artifacts
 datasets (``/datasets``, with their content under ``/dataset-content``) and
 pipelines (``/pipelines``: schedules, the step cache of remote pipeline runs),
 monitors (``/monitors``: window results, reports), alerts (``/alerts``),
-the feature store (``/features``: definitions, materialisations, online lookups)
-and automation policies (``/policies``, with their runs and events under
-``/policy-runs`` and ``/policy-events``).
+the feature store (``/features``: definitions, materialisations, online lookups),
+automation policies (``/policies``, with their runs and events under
+``/policy-runs`` and ``/policy-events``), and identity (``/auth``: whoami and
+API tokens; ``/users`` and ``/workspaces`` for admins).
 Handlers parse, call the tracking or registry service and render; errors are
 ``LoopmlError``s mapped by the app's one handler. JSON bodies are capped at
 64 MiB (413); artifact uploads stream without a cap.
@@ -19,11 +20,14 @@ from fastapi import APIRouter
 
 from loopml.server.native import (
     _artifacts,
+    _audit_api,
+    _auth_api,
     _datasets,
     _deployments,
     _experiments,
     _features,
     _features_online,
+    _lineage_api,
     _monitors,
     _pipelines,
     _policies,
@@ -43,5 +47,8 @@ router.include_router(_monitors.router)
 router.include_router(_policies.router)
 router.include_router(_features.router)
 router.include_router(_features_online.router)
+router.include_router(_lineage_api.router)
+router.include_router(_auth_api.router)
+router.include_router(_audit_api.router)
 
 __all__ = ["router"]

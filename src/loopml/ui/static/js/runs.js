@@ -19,15 +19,23 @@ loopml.onLoad(function (root) {
     table.dataset.bound = "1";
     table.addEventListener("change", update);
   }
-  const find = document.querySelector("[data-column-find]");
-  if (find && !find.dataset.bound) {
-    find.dataset.bound = "1";
-    find.addEventListener("input", () => {
-      const needle = find.value.toLowerCase();
-      document.querySelectorAll(".column-option").forEach((label) => {
-        label.hidden = needle && !label.textContent.toLowerCase().includes(needle);
-      });
-    });
-  }
   update();
+});
+// The column finder filters the chooser's key list as one types (hundreds of keys stay
+// usable). Delegated from the document: the list arrives by htmx when the chooser opens.
+document.addEventListener("input", (e) => {
+  const find = e.target;
+  if (!find.matches || !find.matches("[data-column-find]")) return;
+  const form = find.closest("form") || document;
+  const needle = find.value.trim().toLowerCase();
+  let shown = 0;
+  form.querySelectorAll(".column-option").forEach((label) => {
+    const key = label.textContent.trim().toLowerCase();
+    const full = label.title.toLowerCase(); // "metrics.loss": a kind prefix narrows further
+    const hide = Boolean(needle) && !key.includes(needle) && !(needle.includes(".") && full.includes(needle));
+    label.hidden = hide;
+    if (!hide) shown += 1;
+  });
+  const count = form.querySelector("[data-column-count]");
+  if (count) count.textContent = needle ? shown + " match" : shown + " keys";
 });
