@@ -9,6 +9,7 @@ rate (higher is better), any other a duration (lower is better).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,14 @@ class Report:
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
     details: dict[str, object] = field(default_factory=dict)
+
+
+def load_note(load_before: float) -> str:
+    """The note that says how busy the machine was (load average before the run and now)."""
+    return (
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        f"({os.cpu_count()} cores); figures from a busy machine are noisy"
+    )
 
 
 def render(report: Report, console: Console | None = None) -> None:

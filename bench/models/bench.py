@@ -30,12 +30,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCH_DIR = HERE.parent
-REPO = BENCH_DIR.parent
 if str(BENCH_DIR) not in sys.path:  # run alone rather than through bench/run.py
     sys.path.insert(0, str(BENCH_DIR))
 
 from _anchor import ensure_venv  # noqa: E402
-from _report import WORK_DIR, Report, Row, render, write_json  # noqa: E402
+from _process import clean_env, loopml_interpreter  # noqa: E402
+from _report import WORK_DIR, Report, Row, load_note, render, write_json  # noqa: E402
 
 MLFLOW_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -54,40 +54,27 @@ CASES = [
 
 def run() -> Report:
     mlflow_python = ensure_venv("mlflow-sklearn", HERE / "requirements-mlflow-sklearn.txt")
-    loopml_python = REPO / ".venv" / "bin" / "python"
-    if not loopml_python.exists():
-        loopml_python = Path(sys.executable)
+    loopml_python = loopml_interpreter()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="loopml-bench-models-") as tmp:
         root = Path(tmp)
-        mlflow_env = {**_clean_env(), **MLFLOW_ENV}
+        mlflow_env = {**clean_env(), **MLFLOW_ENV}
         results = {
             "mlflow": _run_side("mlflow", mlflow_python, root / "mlflow", mlflow_env),
             "mlflow_pinned": _run_side(
                 "mlflow", mlflow_python, root / "pinned", mlflow_env, ["--pinned"]
             ),
         }
-        loopml_env = {**_clean_env(), "LOOPML_HOME": str(root / "loopml-home")}
+        loopml_env = {**clean_env(), "LOOPML_HOME": str(root / "loopml-home")}
         why = ""
         try:
             results["loopml"] = _run_side("loopml", loopml_python, root / "loopml", loopml_env)
         except RuntimeError as exc:
             why = str(exc)
     report = _compare(results, why)
-    report.notes.append(
-        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
-        f"({os.cpu_count()} cores); figures from a busy machine are noisy"
-    )
+    report.notes.append(load_note(load_before))
     write_json(report, WORK_DIR / "models.json")
     return report
-
-
-def _clean_env() -> dict[str, str]:
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "LOOPML_", "PYTHONPATH"))
-    }
 
 
 def _run_side(

@@ -38,16 +38,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCH_DIR = HERE.parent
-REPO = BENCH_DIR.parent
 if str(BENCH_DIR) not in sys.path:  # run alone rather than through bench/run.py
     sys.path.insert(0, str(BENCH_DIR))
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from _anchor import ensure_venv  # noqa: E402
-from _process import free_port  # noqa: E402
-from _report import WORK_DIR, Report, Row, render, write_json  # noqa: E402
-from _servers import Server, serve  # noqa: E402
+from _process import clean_env, loopml_interpreter, with_path_first  # noqa: E402
+from _report import WORK_DIR, Report, Row, load_note, render, write_json  # noqa: E402
+from _servers import Server, serve_tracking  # noqa: E402
 
 SPEEDUP = 5.0
 CASES = {  # figure of client_side.py: its label and unit
@@ -77,9 +76,7 @@ INGEST_TIMEOUT = 240.0
 def run() -> Report:
     """Run both servers in turn and compare; the loopml side may fail without stopping it."""
     mlflow_python = ensure_venv("mlflow", BENCH_DIR / "tracking" / "requirements-mlflow.txt")
-    loopml_python = REPO / ".venv" / "bin" / "python"
-    if not loopml_python.exists():
-        loopml_python = Path(sys.executable)
+    loopml_python = loopml_interpreter()
     load_before = os.getloadavg()[0]
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="loopml-bench-server-") as tmp:
@@ -87,54 +84,23 @@ def run() -> Report:
         anchor = _mlflow_server_side(mlflow_python, root / "mlflow", notes)
         loopml, ingest = _loopml_server_side(mlflow_python, loopml_python, root / "loopml", notes)
     report = _compare(anchor, loopml, ingest, notes)
-    report.notes.append(
-        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
-        f"({os.cpu_count()} cores); figures from a busy machine are noisy"
-    )
+    report.notes.append(load_note(load_before))
     write_json(report, WORK_DIR / "server.json")
     return report
 
 
-def _clean_env() -> dict[str, str]:
-    # Nothing may pick up a tracking URI or home from the caller's shell.
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "LOOPML_", "PYTHONPATH"))
-    }
-
-
-def _with_path_first(env: dict[str, str], python: Path) -> dict[str, str]:
-    # A server finds its own tools (uvicorn, alembic) on PATH: its venv's bin comes first.
-    return {**env, "PATH": f"{python.parent}{os.pathsep}{env.get('PATH', '')}"}
-
-
 def _mlflow_server_side(python: Path, work: Path, notes: list[str]) -> dict:
     work.mkdir(parents=True)
-    env = _with_path_first({**_clean_env(), **MLFLOW_ENV}, python)
-    port = free_port()
-    cmd = [
-        str(python.parent / "mlflow"),
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--backend-store-uri",
-        f"sqlite:///{work / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(work / "artifacts"),
-    ]
-    _say(f"starting mlflow server on port {port} ...")
-    with serve(
+    env = with_path_first({**clean_env(), **MLFLOW_ENV}, python)
+    with serve_tracking(
         "mlflow",
-        cmd,
-        port=port,
-        health_path="/health",
+        python,
+        store_uri=f"sqlite:///{work / 'mlflow.db'}",
+        work=work,
         env=env,
-        cwd=work,
         log=WORK_DIR / "server-mlflow-server.log",
         timeout=MLFLOW_START_TIMEOUT,
+        say=_say,
     ) as server:
         notes.append(f"mlflow server healthy after {server.started_in:.1f} s (4 workers, default)")
         return _client_side(python, server, env, work)
@@ -145,35 +111,21 @@ def _loopml_server_side(
 ) -> tuple[dict | None, dict[int, dict | None]]:
     work.mkdir(parents=True)
     store_uri = f"sqlite:///{work / 'loopml.db'}"
-    env = _with_path_first({**_clean_env(), "LOOPML_HOME": str(work / "home")}, loopml_python)
-    port = free_port()
-    cmd = [
-        str(loopml_python.parent / "loopml"),
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--backend-store-uri",
-        store_uri,
-        "--artifacts-uri",
-        str(work / "artifacts"),
-    ]
+    env = with_path_first({**clean_env(), "LOOPML_HOME": str(work / "home")}, loopml_python)
     ingest: dict[int, dict | None] = dict.fromkeys(INGEST_PROCESSES)
-    _say(f"starting loopml server on port {port} ...")
     try:
-        with serve(
+        with serve_tracking(
             "loopml",
-            cmd,
-            port=port,
-            health_path="/healthz",
+            loopml_python,
+            store_uri=store_uri,
+            work=work,
             env=env,
-            cwd=work,
             log=WORK_DIR / "server-loopml-server.log",
             timeout=LOOPML_START_TIMEOUT,
+            say=_say,
         ) as server:
             notes.append(f"loopml server healthy after {server.started_in:.1f} s (1 worker)")
-            mlflow_env = _with_path_first({**_clean_env(), **MLFLOW_ENV}, mlflow_python)
+            mlflow_env = with_path_first({**clean_env(), **MLFLOW_ENV}, mlflow_python)
             loopml = _mlflow_client_against_loopml(mlflow_python, server, mlflow_env, work, notes)
             sdk_env = {**env, "LOOPML_TRACKING_URI": server.url}
             if _probe("loopml SDK", loopml_python, _SDK_PROBE, sdk_env, work, notes):

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from _process import log_tail, stop_group
+from _process import log_tail, start_group, stop_group
 
 POLL_SECONDS = 0.02
 
@@ -56,14 +56,7 @@ def serve(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         start = time.monotonic()
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = start_group(cmd, cwd=cwd, env=env, out=out)
         try:
             cold = _wait_first_prediction(name, proc, port, body, log, start, timeout)
             yield Server(name, "127.0.0.1", port, proc.pid, log, cold)

@@ -58,14 +58,13 @@ from typing import Any, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 BENCH_DIR = HERE.parent
-REPO = BENCH_DIR.parent
 for _path in (BENCH_DIR, HERE):  # run alone rather than through bench/run.py
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
 from _anchor import ensure_venv  # noqa: E402
 from _launch import Server, serve  # noqa: E402
-from _process import free_port  # noqa: E402
+from _process import clean_env, free_port, loopml_interpreter, with_path_first  # noqa: E402
 from _report import WORK_DIR, Report, Row, render, write_json  # noqa: E402
 from load_side import bodies  # noqa: E402
 
@@ -119,9 +118,7 @@ def run() -> Report:
     mlflow_python = ensure_venv(
         "mlflow-sklearn", BENCH_DIR / "models" / "requirements-mlflow-sklearn.txt"
     )
-    loopml_python = REPO / ".venv" / "bin" / "python"
-    if not loopml_python.exists():
-        loopml_python = Path(sys.executable)
+    loopml_python = loopml_interpreter()
     load_before = os.getloadavg()[0]
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="loopml-bench-serving-") as tmp:
@@ -150,24 +147,10 @@ def run() -> Report:
     return report
 
 
-def _clean_env() -> dict[str, str]:
-    # Nothing may pick up a tracking URI or home from the caller's shell.
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "LOOPML_", "PYTHONPATH"))
-    }
-
-
-def _with_path_first(env: dict[str, str], python: Path) -> dict[str, str]:
-    # `mlflow models serve` runs `uvicorn` from PATH: its venv's bin must come first.
-    return {**env, "PATH": f"{python.parent}{os.pathsep}{env.get('PATH', '')}"}
-
-
 def _prepare(loopml: Path, mlflow: Path, work: Path, notes: list[str]) -> dict[str, Any]:
     _say("fitting the model and saving it for both servers ...")
     _run_script("prepare-loopml", [str(loopml), str(HERE / "prepare_loopml.py"), str(work)], work)
-    env = {**_clean_env(), **MLFLOW_ENV}
+    env = {**clean_env(), **MLFLOW_ENV}
     _run_script(
         "prepare-mlflow", [str(mlflow), str(HERE / "prepare_mlflow.py"), str(work)], work, env
     )
@@ -184,7 +167,7 @@ def _prepare(loopml: Path, mlflow: Path, work: Path, notes: list[str]) -> dict[s
 
 
 def _mlflow_side(python: Path, work: Path) -> Side:
-    env = _with_path_first({**_clean_env(), **MLFLOW_ENV}, python)
+    env = with_path_first({**clean_env(), **MLFLOW_ENV}, python)
     mlflow = str(python.parent / "mlflow")
     model = str(work / "mlflow-model")
 
@@ -201,7 +184,7 @@ def _loopml_serve_missing(python: Path, notes: list[str]) -> bool:
     """Whether this loopml lacks ``loopml serve`` (and why, in the notes)."""
     probe = subprocess.run(
         [str(python.parent / "loopml"), "serve", "--help"],
-        env=_clean_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -219,7 +202,7 @@ def _loopml_side(name: str, python: Path, work: Path) -> Side:
     """``loopml serve`` as measured (``loopml``) or one of its variants (``LOOPML_VARIANTS``)."""
     loopml = str(python.parent / "loopml")
     folder, flags = LOOPML_VARIANTS[name]
-    env = _with_path_first({**_clean_env(), "LOOPML_HOME": str(work / f"home-{name}")}, python)
+    env = with_path_first({**clean_env(), "LOOPML_HOME": str(work / f"home-{name}")}, python)
     if "--no-prediction-log" not in flags:  # the log needs a store: a fresh SQLite one
         env["LOOPML_TRACKING_URI"] = f"sqlite:///{work / f'{name}.db'}"
     model = str(work / folder)
@@ -348,7 +331,7 @@ def _throughput(server: Server, python: Path, work: Path) -> dict[str, Any]:
         cmd += [str(work / "requests.json"), str(out), str(connections)]
         cmd += [repr(start_at), str(THROUGHPUT_SECONDS)]
         procs.append(
-            subprocess.Popen(cmd, cwd=work, env=_clean_env(), stdout=log, stderr=subprocess.STDOUT)
+            subprocess.Popen(cmd, cwd=work, env=clean_env(), stdout=log, stderr=subprocess.STDOUT)
         )
         outs.append(out)
         logs.append(log)
@@ -382,7 +365,7 @@ def _run_script(
         proc = subprocess.run(
             cmd,
             cwd=cwd,
-            env=env if env is not None else _clean_env(),
+            env=env if env is not None else clean_env(),
             stdout=stream,
             stderr=subprocess.STDOUT,
             timeout=timeout or PREPARE_TIMEOUT,

@@ -28,12 +28,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCH_DIR = HERE.parent
-REPO = BENCH_DIR.parent
 if str(BENCH_DIR) not in sys.path:  # run alone rather than through bench/run.py
     sys.path.insert(0, str(BENCH_DIR))
 
 from _anchor import ensure_venv  # noqa: E402
-from _report import WORK_DIR, Report, Row, render, write_json  # noqa: E402
+from _process import clean_env, loopml_interpreter  # noqa: E402
+from _report import WORK_DIR, Report, Row, load_note, render, write_json  # noqa: E402
 
 TARGETS = {"a": 20.0, "b": 20.0, "c": 10.0, "d_filter": 5.0, "d_order": 5.0}
 LABELS = {
@@ -59,16 +59,14 @@ SIDE_TIMEOUT_SECONDS = 480
 def run() -> Report:
     """Run both sides and compare; the loopml side may fail without stopping the report."""
     mlflow_python = ensure_venv("mlflow", HERE / "requirements-mlflow.txt")
-    loopml_python = REPO / ".venv" / "bin" / "python"
-    if not loopml_python.exists():
-        loopml_python = Path(sys.executable)
+    loopml_python = loopml_interpreter()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="loopml-bench-tracking-") as tmp:
         root = Path(tmp)
-        mlflow_env = {**_clean_env(), **MLFLOW_ENV}
+        mlflow_env = {**clean_env(), **MLFLOW_ENV}
         mlflow = _run_side("mlflow", mlflow_python, root / "mlflow", mlflow_env)
         loopml_env = {
-            **_clean_env(),
+            **clean_env(),
             "LOOPML_HOME": str(root / "loopml" / "home"),
             "LOOPML_TRACKING_URI": f"sqlite:///{root / 'loopml' / 'loopml.db'}",
         }
@@ -80,21 +78,9 @@ def run() -> Report:
             why = str(exc)
     report = _compare(mlflow, loopml, why)
     # Both sides share the machine with whatever else runs: say how busy it was.
-    report.notes.append(
-        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
-        f"({os.cpu_count()} cores); figures from a busy machine are noisy"
-    )
+    report.notes.append(load_note(load_before))
     write_json(report, WORK_DIR / "tracking.json")
     return report
-
-
-def _clean_env() -> dict[str, str]:
-    # Neither side may pick up a tracking URI or home from the caller's shell.
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "LOOPML_", "PYTHONPATH"))
-    }
 
 
 def _run_side(name: str, python: Path, work_dir: Path, env: dict[str, str]) -> dict:

@@ -36,20 +36,22 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCH_DIR = HERE.parent
 REPO = BENCH_DIR.parent
-for _path in (BENCH_DIR, BENCH_DIR / "server", HERE):  # run alone rather than via run.py
+for _path in (BENCH_DIR, HERE):  # run alone rather than via run.py
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
 from _anchor import ensure_venv  # noqa: E402
-from _process import free_port  # noqa: E402
-from _report import WORK_DIR, Report, Row, render, write_json  # noqa: E402
-from _servers import serve  # noqa: E402
+from _process import clean_env, loopml_interpreter, with_path_first  # noqa: E402
+from _report import WORK_DIR, Report, Row, load_note, render, write_json  # noqa: E402
+from _servers import Server, serve_tracking  # noqa: E402
 from _ui_data import BIG_KEY, Size, run_name  # noqa: E402
 from _ui_http import Client, Request, Timing  # noqa: E402
 from _ui_stores import Store, cached_store, file_shape, loopml_shape, working_copy  # noqa: E402
@@ -75,15 +77,13 @@ def run() -> Report:
     size = Size.from_env()
     repeat = int(os.environ.get("LOOPML_BENCH_UI_REPEAT", "15"))
     with_mlflow = os.environ.get("LOOPML_BENCH_UI_MLFLOW", "1") != "0"
-    loopml_python = REPO / ".venv" / "bin" / "python"
-    if not loopml_python.exists():
-        loopml_python = Path(sys.executable)
+    loopml_python = loopml_interpreter()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()[0]
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="loopml-bench-ui-") as tmp:
         root = Path(tmp)
-        loopml_env = {**_clean_env(), "LOOPML_HOME": str(root / "loopml-home")}
+        loopml_env = {**clean_env(), "LOOPML_HOME": str(root / "loopml-home")}
         ours = cached_store(
             "loopml",
             loopml_python,
@@ -101,7 +101,7 @@ def run() -> Report:
                 mlflow_python,
                 size,
                 file_shape(MLFLOW_REQUIREMENTS),
-                {**_clean_env(), **MLFLOW_ENV},
+                {**clean_env(), **MLFLOW_ENV},
                 WORK_DIR / "ui-load-mlflow.log",
             )
         for store in (ours, theirs):
@@ -119,26 +119,9 @@ def run() -> Report:
         if theirs is not None and mlflow_python is not None:
             mlflow = _time_mlflow(mlflow_python, theirs, root, all_views, repeat, notes)
     report = _report(size, all_views, loopml, mlflow, ours, theirs, repeat, notes)
-    report.notes.append(
-        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
-        f"({os.cpu_count()} cores); figures from a busy machine are noisy"
-    )
+    report.notes.append(load_note(load_before))
     write_json(report, WORK_DIR / "ui.json")
     return report
-
-
-def _clean_env() -> dict[str, str]:
-    # Nothing may pick up a tracking URI or home from the caller's shell.
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "LOOPML_", "PYTHONPATH"))
-    }
-
-
-def _with_path_first(env: dict[str, str], python: Path) -> dict[str, str]:
-    # A server finds its own tools (uvicorn, alembic) on PATH: its venv's bin comes first.
-    return {**env, "PATH": f"{python.parent}{os.pathsep}{env.get('PATH', '')}"}
 
 
 def _placeholder_ids(size: Size) -> dict[str, str]:
@@ -164,32 +147,7 @@ def _time_loopml(
     repeat: int,
     notes: list[str],
 ) -> dict[str, list[Timing]]:
-    work = root / "loopml"
-    db = working_copy(store, work)
-    port = free_port()
-    cmd = [
-        str(python.parent / "loopml"),
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--backend-store-uri",
-        f"sqlite:///{db}",
-        "--artifacts-uri",
-        str(work / "artifacts"),
-    ]
-    _say(f"starting loopml server on port {port} ...")
-    with serve(
-        "loopml",
-        cmd,
-        port=port,
-        health_path="/healthz",
-        env=_with_path_first(env, python),
-        cwd=work,
-        log=WORK_DIR / "ui-loopml-server.log",
-        timeout=LOOPML_START_TIMEOUT,
-    ) as server:
+    with _serve("loopml", python, store, root, env, LOOPML_START_TIMEOUT) as server:
         notes.append(f"loopml server healthy after {server.started_in:.1f} s (1 worker)")
         return _time_views(
             "loopml", server.url, [(v.key, v.loopml) for v in all_views], repeat, notes
@@ -204,32 +162,8 @@ def _time_mlflow(
     repeat: int,
     notes: list[str],
 ) -> dict[str, list[Timing]]:
-    work = root / "mlflow"
-    db = working_copy(store, work)
-    port = free_port()
-    cmd = [
-        str(python.parent / "mlflow"),
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--backend-store-uri",
-        f"sqlite:///{db}",
-        "--artifacts-destination",
-        str(work / "artifacts"),
-    ]
-    _say(f"starting mlflow server on port {port} ...")
-    with serve(
-        "mlflow",
-        cmd,
-        port=port,
-        health_path="/health",
-        env=_with_path_first({**_clean_env(), **MLFLOW_ENV}, python),
-        cwd=work,
-        log=WORK_DIR / "ui-mlflow-server.log",
-        timeout=MLFLOW_START_TIMEOUT,
-    ) as server:
+    env = {**clean_env(), **MLFLOW_ENV}
+    with _serve("mlflow", python, store, root, env, MLFLOW_START_TIMEOUT) as server:
         ready = _wait_for_workers(server.log, MLFLOW_WORKERS, MLFLOW_START_TIMEOUT)
         notes.append(
             f"mlflow server healthy after {server.started_in:.1f} s, its {MLFLOW_WORKERS} "
@@ -238,6 +172,26 @@ def _time_mlflow(
         return _time_views(
             "mlflow", server.url, [(v.key, v.mlflow) for v in all_views], repeat, notes
         )
+
+
+@contextmanager
+def _serve(
+    tool: str, python: Path, store: Store, root: Path, env: dict[str, str], timeout: float
+) -> Iterator[Server]:
+    """``tool``'s server over a working copy of its store (the cached one stays as loaded)."""
+    work = root / tool
+    db = working_copy(store, work)
+    with serve_tracking(
+        tool,
+        python,
+        store_uri=f"sqlite:///{db}",
+        work=work,
+        env=with_path_first(env, python),
+        log=WORK_DIR / f"ui-{tool}-server.log",
+        timeout=timeout,
+        say=_say,
+    ) as server:
+        yield server
 
 
 def _wait_for_workers(log: Path, workers: int, timeout: float) -> float:

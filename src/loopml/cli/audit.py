@@ -46,16 +46,11 @@ def _filters(
     since: str | None, until: str | None, user: str | None, target: str | None
 ) -> AuditFilters:
     """The command-line filters as ``AuditLog`` takes them (InvalidArgument if malformed)."""
-    from loopml.governance._audit_fields import parse_object, parse_time
+    from loopml.governance._audit import filters_from_text
+    from loopml.governance._audit_fields import parse_object
 
     object_type, object_id = parse_object(target) if target is not None else (None, None)
-    return {
-        "since_ms": None if since is None else parse_time(since),
-        "until_ms": None if until is None else parse_time(until),
-        "user": user,
-        "object_type": object_type,
-        "object_id": object_id,
-    }
+    return filters_from_text(since, until, user, object_type, object_id)
 
 
 def _utc(ms: int) -> str:

@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts.")
+WORKSPACE = typer.Argument(..., help="The workspace.")
 ROLES = "viewer, editor, maintainer or admin"
 
 
@@ -50,7 +51,7 @@ def list_workspaces(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 @fails_cleanly
 def add_member(
     ctx: typer.Context,
-    workspace: str = typer.Argument(..., help="The workspace."),
+    workspace: str = WORKSPACE,
     user: str = typer.Argument(..., help="The user or service account."),
     role: str = typer.Option(..., "--role", help=f"The role: {ROLES}."),
 ) -> None:
@@ -65,7 +66,7 @@ def add_member(
 @fails_cleanly
 def remove_member(
     ctx: typer.Context,
-    workspace: str = typer.Argument(..., help="The workspace."),
+    workspace: str = WORKSPACE,
     user: str = typer.Argument(..., help="The member to remove."),
 ) -> None:
     """Take a user out of a workspace (effective on its next request)."""
@@ -79,7 +80,7 @@ def remove_member(
 @fails_cleanly
 def members(
     ctx: typer.Context,
-    workspace: str = typer.Argument(..., help="The workspace."),
+    workspace: str = WORKSPACE,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List a workspace's members and their roles."""

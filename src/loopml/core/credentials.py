@@ -10,14 +10,11 @@ clients all authenticate the same way.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from loopml.core.atomic import TEMP_PREFIX
+from loopml.core.atomic import write_text_atomic
 from loopml.core.errors import InvalidArgument, StorageError
 from loopml.core.settings import Settings
 
@@ -65,28 +62,11 @@ def read_credentials(home: Path) -> dict[str, str]:
     return found
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` atomically (temp file, then rename) with mode 0600 from the start.
-
-    ``loopml.core.atomic`` creates its temp file with the default mode; a token
-    must never be readable by others, not even for the instant before a chmod.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}-{path.name}")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise StorageError(f"could not write {path}: {exc.strerror or exc}") from exc
-
-
 def _write(home: Path, tokens: dict[str, str]) -> None:
+    path = credentials_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(dict(sorted(tokens.items())), indent=2) + "\n"
-    _write_private(credentials_path(home), text.encode("utf-8"))
+    write_text_atomic(path, text, mode=0o600)  # a token is never readable by others
 
 
 def store_token(home: Path, server_url: str, token: str) -> Path:

@@ -17,6 +17,7 @@ Reading the log is for administrators: ``require_auditor`` says who may.
 
 from __future__ import annotations
 
+import abc
 import builtins
 import json
 from collections.abc import Iterator, Mapping
@@ -26,7 +27,7 @@ from typing import IO, Any, TypedDict, Unpack
 from loopml.core.clock import now_ms
 from loopml.core.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from loopml.governance._audit_chain import ChainCheck, entry_hash
-from loopml.governance._audit_fields import fit, parse_summary, summary_text
+from loopml.governance._audit_fields import fit, parse_summary, parse_time, summary_text
 from loopml.governance._principal import Principal
 from loopml.store import SqlTrackingStore
 from loopml.store._sql_audit import AuditHead, AuditQuery, AuditRow, SqlAuditStore
@@ -97,16 +98,39 @@ def require_auditor(principal: Principal | None) -> None:
     )
 
 
-def _query(
-    since_ms: int | None,
-    until_ms: int | None,
+def filters_from_text(
+    since: str | None,
+    until: str | None,
     user: str | None,
     object_type: str | None,
     object_id: str | None,
-    *,
-    newest_first: bool = True,
-    before_seq: int | None = None,
+) -> AuditFilters:
+    """Filters as a person types them (CLI options, query parameters), as ``list`` takes them.
+
+    ``since``/``until`` take what ``parse_time`` takes; InvalidArgument if malformed.
+    """
+    return {
+        "since_ms": None if since is None else parse_time(since),
+        "until_ms": None if until is None else parse_time(until),
+        "user": user,
+        "object_type": object_type,
+        "object_id": object_id,
+    }
+
+
+def _known(filters: AuditFilters) -> AuditFilters:
+    """``filters`` if every name is a filter's: a misspelt one must not silently match all."""
+    unknown = sorted(set(filters) - AuditFilters.__optional_keys__)
+    if unknown:
+        raise TypeError(f"Unexpected audit filter(s): {', '.join(unknown)}.")
+    return filters
+
+
+def _query(
+    filters: AuditFilters, *, newest_first: bool = True, before_seq: int | None = None
 ) -> AuditQuery:
+    since_ms, until_ms = filters.get("since_ms"), filters.get("until_ms")
+    object_type, object_id = filters.get("object_type"), filters.get("object_id")
     for name, value in (("since_ms", since_ms), ("until_ms", until_ms), ("before_seq", before_seq)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise InvalidArgument(f"{name} must be an integer, not {value!r}.")
@@ -117,7 +141,7 @@ def _query(
     return AuditQuery(
         since_ms=since_ms,
         until_ms=until_ms,
-        actor=user or None,
+        actor=filters.get("user") or None,
         object_type=object_type or None,
         object_id=object_id,
         newest_first=newest_first,
@@ -125,7 +149,48 @@ def _query(
     )
 
 
-class AuditLog:
+class AuditReader(abc.ABC):
+    """Reading an audit log, embedded (``AuditLog``) or a server's (``RemoteAuditLog``).
+
+    The public methods and their filters (``AuditFilters``) are defined here once;
+    each log reads the entries its own way (``_list``, ``_lines``, ``verify``).
+    """
+
+    def list(
+        self, *, limit: int = 1000, before_seq: int | None = None, **filters: Unpack[AuditFilters]
+    ) -> builtins.list[AuditEntry]:
+        """Entries in ``[since_ms, until_ms)`` by ``user`` on the object, newest first.
+
+        ``before_seq`` pages on: pass the ``seq`` of the last entry of the previous page.
+        """
+        return self._list(_known(filters), limit, before_seq)
+
+    def lines(self, **filters: Unpack[AuditFilters]) -> Iterator[str]:
+        """Matching entries as JSON lines (each ending in a newline), oldest first."""
+        return self._lines(_known(filters))
+
+    def export(self, out: IO[str], **filters: Unpack[AuditFilters]) -> int:
+        """Write the matching entries to ``out`` as JSON lines, oldest first; returns how many."""
+        count = 0
+        for line in self.lines(**filters):
+            out.write(line)
+            count += 1
+        return count
+
+    @abc.abstractmethod
+    def verify(self) -> AuditVerification:
+        """Walk every entry in ``seq`` order and report each edit, gap, broken link or cut tail."""
+
+    @abc.abstractmethod
+    def _list(
+        self, filters: AuditFilters, limit: int, before_seq: int | None
+    ) -> builtins.list[AuditEntry]: ...
+
+    @abc.abstractmethod
+    def _lines(self, filters: AuditFilters) -> Iterator[str]: ...
+
+
+class AuditLog(AuditReader):
     """The audit log of one metadata store (embedded, or inside the server)."""
 
     def __init__(self, client: Client | None = None) -> None:
@@ -167,28 +232,15 @@ class AuditLog:
 
         return AuditEntry.of(self.store.append(build))
 
-    def list(
-        self,
-        *,
-        since_ms: int | None = None,
-        until_ms: int | None = None,
-        user: str | None = None,
-        object_type: str | None = None,
-        object_id: str | None = None,
-        limit: int = 1000,
-        before_seq: int | None = None,
+    def _list(
+        self, filters: AuditFilters, limit: int, before_seq: int | None
     ) -> builtins.list[AuditEntry]:
-        """Entries in ``[since_ms, until_ms)`` by ``user`` on the object, newest first.
-
-        ``before_seq`` pages on: pass the ``seq`` of the last entry of the previous page.
-        """
         if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_LIST:
             raise InvalidArgument(f"limit must be between 1 and {MAX_LIST}, not {limit!r}.")
-        query = _query(since_ms, until_ms, user, object_type, object_id, before_seq=before_seq)
+        query = _query(filters, before_seq=before_seq)
         return [AuditEntry.of(row) for row in self.store.list(query, limit)]
 
     def verify(self) -> AuditVerification:
-        """Walk every entry in ``seq`` order and report each edit, gap, broken link or cut tail."""
         check = ChainCheck()
         head: AuditHead | None = None
         for _ in range(_CATCH_UP_ROUNDS):
@@ -207,29 +259,10 @@ class AuditLog:
             last_hash="" if head is None else head.last_hash,
         )
 
-    def lines(
-        self,
-        *,
-        since_ms: int | None = None,
-        until_ms: int | None = None,
-        user: str | None = None,
-        object_type: str | None = None,
-        object_id: str | None = None,
-    ) -> Iterator[str]:
-        """Matching entries as JSON lines (each ending in a newline), oldest first.
-
-        The filters are checked now (InvalidArgument), the entries read as iterated.
-        """
-        query = _query(since_ms, until_ms, user, object_type, object_id, newest_first=False)
+    def _lines(self, filters: AuditFilters) -> Iterator[str]:
+        # The filters are checked now (InvalidArgument), the entries read as iterated.
+        query = _query(filters, newest_first=False)
         return (
             json.dumps(AuditEntry.of(row).to_dict(), sort_keys=True) + "\n"
             for row in self.store.iterate(query)
         )
-
-    def export(self, out: IO[str], **filters: Unpack[AuditFilters]) -> int:
-        """Write the matching entries to ``out`` as JSON lines, oldest first; returns how many."""
-        count = 0
-        for line in self.lines(**filters):
-            out.write(line)
-            count += 1
-        return count

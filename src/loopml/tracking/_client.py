@@ -368,8 +368,9 @@ class Client:
         if self._batcher is not None:
             self._batcher.close()
 
-    def _flush_quietly(self, run_id: str) -> None:
-        # Reads see this client's own queued writes; failures surface on the next write.
+    def _flush_quietly(self, run_id: str | None) -> None:
+        # Reads see this client's own queued writes (None: every run's); failures surface
+        # on the next write.
         if self._batcher is not None:
             self._batcher.write_queued(run_id)
 
@@ -400,13 +401,8 @@ class Client:
 
         For example ``metrics.acc > 0.9 and params.model = 'rf'``.
         """
-        ids = (
-            [experiment_ids]
-            if isinstance(experiment_ids, str)
-            else [str(e) for e in experiment_ids]
-        )
-        if self._batcher is not None:
-            self._batcher.write_queued(None)
+        ids = _experiment_ids(experiment_ids)
+        self._flush_quietly(None)
         return self.store.search_runs(
             ids, filter_string, order_by, _view(run_view_type), max_results, page_token
         )
@@ -418,13 +414,8 @@ class Client:
     ) -> dict[str, list[str]]:
         """Every metric, param and tag key logged in the experiments (``metrics``, ``params``,
         ``tags``, each sorted), without loading runs: for column choosers and completion."""
-        ids = (
-            [experiment_ids]
-            if isinstance(experiment_ids, str)
-            else [str(e) for e in experiment_ids]
-        )
-        if self._batcher is not None:
-            self._batcher.write_queued(None)
+        ids = _experiment_ids(experiment_ids)
+        self._flush_quietly(None)
         return self.store.run_keys(ids, _view(run_view_type))
 
     # -- artifacts -------------------------------------------------------------
@@ -524,6 +515,13 @@ def _status(status: str) -> str:
     except ValueError as exc:
         names = ", ".join(s.value for s in RunStatus)
         raise InvalidArgument(f"Invalid run status {status!r}: use one of {names}.") from exc
+
+
+def _experiment_ids(experiment_ids: Sequence[str] | str) -> list[str]:
+    """One id or several, as the store takes them (a list of strings)."""
+    if isinstance(experiment_ids, str):
+        return [experiment_ids]
+    return [str(e) for e in experiment_ids]
 
 
 def _view(view_type: ViewType | str) -> ViewType:

@@ -15,12 +15,11 @@ from pydantic import BaseModel
 from loopml.governance._audit import (
     MAX_LIST,
     AuditEntry,
-    AuditFilters,
     AuditLog,
     AuditVerification,
+    filters_from_text,
     require_auditor,
 )
-from loopml.governance._audit_fields import parse_time
 from loopml.governance._principal import Principal
 from loopml.server._deps import per_app, service
 from loopml.tracking import Client
@@ -42,22 +41,6 @@ def audit_log(request: Request, client: Client = Depends(service)) -> AuditLog:
     return per_app(request, "audit_log", AuditLog, client)
 
 
-def _filters(
-    since: str | None,
-    until: str | None,
-    user: str | None,
-    object_type: str | None,
-    object_id: str | None,
-) -> AuditFilters:
-    return {
-        "since_ms": None if since is None else parse_time(since),
-        "until_ms": None if until is None else parse_time(until),
-        "user": user,
-        "object_type": object_type,
-        "object_id": object_id,
-    }
-
-
 SINCE = Query(None, max_length=64, description="From this time on: 2026-11-01, 7d, 24h, epoch ms")
 UNTIL = Query(None, max_length=64, description="Before this time (same forms as since)")
 USER = Query(None, max_length=256, description="Entries by this user")
@@ -76,7 +59,7 @@ def list_entries(
     before_seq: int | None = Query(None, ge=1, description="Page on: entries before this seq"),
     audit: AuditLog = Depends(audit_log),
 ) -> AuditEntriesOut:
-    filters = _filters(since, until, user, object_type, object_id)
+    filters = filters_from_text(since, until, user, object_type, object_id)
     entries = audit.list(**filters, limit=limit, before_seq=before_seq)
     more = entries[-1].seq if len(entries) == limit and entries[-1].seq > 1 else None
     return AuditEntriesOut(entries=entries, next_before_seq=more)
@@ -104,7 +87,7 @@ def export(
     object_id: str | None = OBJECT_ID,
     audit: AuditLog = Depends(audit_log),
 ) -> StreamingResponse:
-    lines = audit.lines(**_filters(since, until, user, object_type, object_id))
+    lines = audit.lines(**filters_from_text(since, until, user, object_type, object_id))
     return StreamingResponse(
         lines,
         media_type="application/x-ndjson",

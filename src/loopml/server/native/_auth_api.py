@@ -179,11 +179,16 @@ def create_workspace(
     return {"workspace": _plain(gov.create_workspace(body.name, body.description))}
 
 
+def _members(gov: Governance, workspace: str) -> dict[str, Any]:
+    """A workspace's members as every members route answers (after a change: as it now is)."""
+    return {"members": [_plain(m) for m in gov.members(workspace)]}
+
+
 @router.get("/workspaces/{workspace}/members", summary="A workspace's members (its admins)")
 def members(workspace: str, gov: Governance = Depends(governance)) -> dict[str, Any]:
     # Who may: the permission table (administer on this workspace), so a workspace's own
     # admins manage its members, not only global admins.
-    return {"members": [_plain(m) for m in gov.members(workspace)]}
+    return _members(gov, workspace)
 
 
 @router.put("/workspaces/{workspace}/members/{user}", summary="Set a member's role (its admins)")
@@ -194,7 +199,7 @@ def set_member(
     gov: Governance = Depends(governance),
 ) -> dict[str, Any]:
     gov.add_member(workspace, user, body.role)
-    return {"members": [_plain(m) for m in gov.members(workspace)]}
+    return _members(gov, workspace)
 
 
 @router.delete("/workspaces/{workspace}/members/{user}", summary="Remove a member (its admins)")
@@ -204,4 +209,4 @@ def remove_member(
     gov: Governance = Depends(governance),
 ) -> dict[str, Any]:
     gov.remove_member(workspace, user)
-    return {"members": [_plain(m) for m in gov.members(workspace)]}
+    return _members(gov, workspace)
