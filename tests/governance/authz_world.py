@@ -6,11 +6,17 @@ comes from ``run_a`` and version 2 from ``run_b`` (in B). Workspace B holds
 ``exp-b`` and ``run_b``. Users ``none``, ``viewer``, ``editor``,
 ``maintainer`` and ``wsadmin`` hold that role in A (none: no role) and no role
 in B; ``root`` is a global admin. Each has an API token; requests go through
-the real app over HTTP (Starlette's TestClient) on SQLite.
+the real app over HTTP (Starlette's TestClient), on SQLite or on a fresh
+PostgreSQL database of its own (``STORES``: module-scoped worlds cannot share
+the per-test database that ``tests/conftest.py`` truncates).
 """
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+import pytest
+import uvicorn
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
@@ -30,6 +39,8 @@ PASSWORD = "correct horse battery staple"
 ROLES = ("none", "viewer", "editor", "maintainer", "wsadmin")
 ROLE_IN_A = {"viewer": "viewer", "editor": "editor", "maintainer": "maintainer", "wsadmin": "admin"}
 USERS = (*ROLES, "root")
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @dataclass
@@ -91,12 +102,32 @@ def _seed(world: World) -> None:
 
 
 @contextmanager
-def authz_world(home: Path) -> Iterator[World]:
-    """The world above, on a fresh SQLite database under ``home``."""
+def _database(store: str, home: Path) -> Iterator[str]:
+    """A fresh metadata database: SQLite under ``home``, or a new PostgreSQL database."""
+    if store == "sqlite":
+        yield f"sqlite:///{home / 'loopml.db'}"
+        return
+    name = f"loopml_authz_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def authz_world(home: Path, store: str = "sqlite") -> Iterator[World]:
+    """The world above, on a fresh ``store`` ("sqlite" or "postgres") database."""
+    with _database(store, home) as uri, _world(home, uri) as world:
+        yield world
+
+
+@contextmanager
+def _world(home: Path, uri: str) -> Iterator[World]:
     settings = Settings(home=home / "home", flush_interval_seconds=0.2)
-    client = Client(
-        f"sqlite:///{home / 'loopml.db'}", settings=settings, object_store_uri=str(home / "objects")
-    )
+    client = Client(uri, settings=settings, object_store_uri=str(home / "objects"))
     hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     governance = Governance(client, hasher=hasher)
     governance.create_admin("root", PASSWORD)
@@ -116,3 +147,29 @@ def authz_world(home: Path) -> Iterator[World]:
             yield world
     finally:
         client.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served(world: World) -> Iterator[str]:
+    """The world's app served by uvicorn on a free port (for the real MLflow client)."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(world.http.app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from authz_world import World, authz_world
+from authz_world import STORES, World, authz_world, served
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with authz_world(tmp_path) as made:
+@pytest.fixture(params=STORES)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    with authz_world(tmp_path, request.param) as made:
         yield made
 
 
@@ -69,28 +65,10 @@ def test_a_failed_create_assigns_nothing(world: World) -> None:
     assert world.governance.workspace_of("registered_model", "model-a") == "A"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def mlflow_url(world: World) -> Iterator[str]:
-    """The world's app served by uvicorn on a free port, for the MLflow client."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(world.http.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served(world) as url:
+        yield url
 
 
 def test_the_mlflow_client_reads_only_its_workspace(

@@ -11,7 +11,7 @@ from itertools import count
 
 import httpx
 import pytest
-from authz_world import ROLES, World, authz_world
+from authz_world import ROLES, STORES, World, authz_world
 
 RANK = {"none": 0, "viewer": 1, "editor": 2, "maintainer": 3, "wsadmin": 4}
 VIEWER, EDITOR, MAINTAINER, ADMIN = 1, 2, 3, 4
@@ -20,9 +20,11 @@ _unique = count()
 Operation = Callable[[World, str, str], httpx.Response]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with authz_world(tmp_path_factory.mktemp("authz-matrix")) as made:
+@pytest.fixture(scope="module", params=STORES)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    with authz_world(tmp_path_factory.mktemp("authz-matrix"), request.param) as made:
         yield made
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from authz_world import World, authz_world
+from authz_world import STORES, World, authz_world
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Mount
@@ -14,9 +14,11 @@ from starlette.routing import Mount
 from loopml.server._permissions import PERMISSIONS, PUBLIC, route_key
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with authz_world(tmp_path_factory.mktemp("authz-routes")) as made:
+@pytest.fixture(scope="module", params=STORES)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    with authz_world(tmp_path_factory.mktemp("authz-routes"), request.param) as made:
         yield made
 
 

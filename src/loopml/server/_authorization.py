@@ -12,8 +12,9 @@ changed role counts from the next request on.
   scope, so searches, lists and UI pages return only what the caller may read.
 - Creations (experiments, registered models, datasets, deployments, policies)
   are checked in the request's workspace (``X-Loopml-Workspace``, ``?workspace=``,
-  else "default") and the new object is assigned there after the handler
-  succeeds, before the response is sent (a ``function``-scoped ``yield``).
+  for MLflow creations also a ``loopml.workspace`` tag, else "default") and the
+  new object is assigned there after the handler succeeds, before the response
+  is sent (a ``function``-scoped ``yield``).
 - Global admins pass every check (creations are still assigned); requests
   without auth (``via="local"``) never reach this: it is not installed then.
 """
@@ -83,7 +84,7 @@ def _route_key(request: Request) -> str | None:
 def _sources(needed: Requirement) -> list[Source]:
     found: list[Source] = []
     for check in needed:
-        for name in ("source", "old", "new"):
+        for name in ("source", "old", "new", "workspace_tag"):
             source = getattr(check.target, name, None)
             if source is not None and source not in found:
                 found.append(source)

@@ -16,7 +16,14 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
 from loopml.core.errors import InvalidArgument
-from loopml.server._permissions import BodyField, MlflowField, PathParam, QueryParam, Source
+from loopml.server._permissions import (
+    BodyField,
+    BodyTag,
+    MlflowField,
+    PathParam,
+    QueryParam,
+    Source,
+)
 
 _BODY = "loopml.authorization.body"
 
@@ -66,7 +73,21 @@ async def read(request: Request, source: Source) -> list[str]:
         return _strings(request.query_params.getlist(source.name))
     if isinstance(source, BodyField):
         return _strings(_walk(await _body(request), source.name))
+    if isinstance(source, BodyTag):
+        return _tag(await _body(request), source)
     return await _mlflow(request, source)
+
+
+def _tag(body: dict[str, Any], source: BodyTag) -> list[str]:
+    """The values of tag ``source.key`` in an MLflow tag list (``[{"key": k, "value": v}]``)."""
+    tags = body.get(source.field)
+    if not isinstance(tags, list):
+        return []
+    return [
+        str(tag["value"])
+        for tag in tags
+        if isinstance(tag, dict) and tag.get("key") == source.key and tag.get("value")
+    ]
 
 
 async def _mlflow(request: Request, source: MlflowField) -> list[str]:

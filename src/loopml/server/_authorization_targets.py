@@ -19,9 +19,11 @@ from loopml.core.errors import InvalidArgument, NotFound
 from loopml.datasets import Datasets
 from loopml.deployments import Deployments
 from loopml.governance import DEFAULT_WORKSPACE, Governance
+from loopml.monitoring import Monitors
 from loopml.registry import Registry
 from loopml.server._deps import per_app
 from loopml.server._permissions import (
+    AlertRuleName,
     ArtifactPath,
     Create,
     ExperimentByName,
@@ -29,7 +31,9 @@ from loopml.server._permissions import (
     Fixed,
     LoggedModel,
     ModelUri,
+    MonitorName,
     Named,
+    PolicyRunId,
     Rename,
     RequestWorkspace,
     Runs,
@@ -40,7 +44,7 @@ from loopml.server._permissions import (
 from loopml.server.mlflow._model_runs import run_id_of
 from loopml.tracking import Client
 
-_S = TypeVar("_S", Datasets, Deployments, Policies)
+_S = TypeVar("_S", Datasets, Deployments, Monitors, Policies)
 
 WORKSPACE_HEADER = "x-loopml-workspace"
 RUN_CACHE_SIZE = 100_000
@@ -96,6 +100,17 @@ class Resolver:
         if isinstance(target, ModelUri):
             owners = (self._uri_workspace(uri) for uri in self.values[target.source])
             return Resolution([w for w in owners if w is not None])
+        if isinstance(target, MonitorName):
+            names = self._values(target.source, "monitor")
+            return Resolution([self._monitor_workspace(n) for n in names])
+        if isinstance(target, AlertRuleName):
+            rules = self._values(target.source, "alert rule")
+            monitors = self._service("monitors", Monitors)
+            watched = [monitors.get_rule(rule).monitor for rule in rules]
+            return Resolution([self._monitor_workspace(m) for m in watched])
+        if isinstance(target, PolicyRunId):
+            ids = self._values(target.source, "policy run")
+            return Resolution([self._policy_run_workspace(i) for i in ids])
         if isinstance(target, Create):
             return self._create(target)
         if isinstance(target, Rename):
@@ -104,10 +119,32 @@ class Resolver:
 
     def request_workspace(self) -> str:
         """The workspace a request creates in: its header, its query, or "default"."""
+        return self._named_workspace() or DEFAULT_WORKSPACE
+
+    def _named_workspace(self) -> str | None:
         named = self.request.headers.get(WORKSPACE_HEADER) or self.request.query_params.get(
             WORKSPACE_QUERY
         )
-        return named.strip() if named and named.strip() else DEFAULT_WORKSPACE
+        return named.strip() if named and named.strip() else None
+
+    def _creation_workspace(self, target: Create) -> str:
+        """Where ``target`` is created: the header or query, else its workspace tag.
+
+        Both may be given only if they agree: a request naming two workspaces is refused
+        rather than guessed at.
+        """
+        named = self._named_workspace()
+        tagged = sorted({t.strip() for t in self._tagged(target) if t.strip()})
+        if len(tagged) > 1 or (tagged and named is not None and tagged[0] != named):
+            shown = ", ".join(repr(w) for w in ([named] if named else []) + tagged)
+            raise InvalidArgument(
+                f"The request names several workspaces ({shown}): send one, as the "
+                "X-Loopml-Workspace header or the loopml.workspace tag."
+            )
+        return named or (tagged[0] if tagged else DEFAULT_WORKSPACE)
+
+    def _tagged(self, target: Create) -> list[str]:
+        return [] if target.workspace_tag is None else self.values[target.workspace_tag]
 
     # -- owners of indirect things ----------------------------------------------------------
     def _values(self, source: Source, what: str = "value") -> list[str]:
@@ -137,6 +174,19 @@ class Resolver:
                 known.clear()
             known[run_id] = found
         return found
+
+    def _monitor_workspace(self, name: str) -> str:
+        """A monitor's owner is its deployment's (NotFound for an unknown monitor)."""
+        deployment = self._service("monitors", Monitors).get(name).deployment
+        return self.governance.workspace_of("deployment", deployment)
+
+    def _policy_run_workspace(self, run_id: str) -> str:
+        try:
+            number = int(run_id)
+        except ValueError:
+            raise InvalidArgument(f"Policy run ids are integers, not {run_id[:100]!r}.") from None
+        policy = self._service("policies", Policies).get_run(number).policy
+        return self.governance.workspace_of("policy", policy)
 
     def _logged_model(self, model_id: str) -> str:
         return self._run_workspace(run_id_of(model_id))
@@ -181,7 +231,7 @@ class Resolver:
         existing = self._existing_key(target.kind, name)
         if existing is not None:
             return Resolution([self.governance.workspace_of(target.kind, existing)])
-        workspace = self.request_workspace()
+        workspace = self._creation_workspace(target)
         self.governance.get_workspace(workspace)  # NotFound for an unknown workspace
 
         def assign() -> None:

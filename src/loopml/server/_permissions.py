@@ -13,8 +13,10 @@ workspaces the caller may read (see ``loopml.store.visible_workspaces``).
 A route missing from this table is refused with 403 (fail closed), and a test
 walks the application's routes so that a new route cannot ship unlisted.
 
-Objects without an owner kind (monitors, alert rules, pipeline schedules and
-cache, feature definitions, policy runs and events) belong to "default".
+Objects that belong to another object follow their owner: a monitor (its
+results, report and alert events) is in its deployment's workspace, an alert
+rule in its monitor's, a policy run or event in its policy's. Objects with no
+owner (pipeline schedules and cache, feature definitions) belong to "default".
 """
 
 from __future__ import annotations
@@ -53,7 +55,15 @@ class MlflowField:
     names: tuple[str, ...]
 
 
-Source = PathParam | QueryParam | BodyField | MlflowField
+@dataclass(frozen=True)
+class BodyTag:
+    """The value of tag ``key`` in the body's MLflow-style tag list ``field``: [{key, value}]."""
+
+    field: str
+    key: str
+
+
+Source = PathParam | QueryParam | BodyField | MlflowField | BodyTag
 
 
 def mlflow(*names: str) -> MlflowField:
@@ -155,15 +165,39 @@ class Workspace:
 
 
 @dataclass(frozen=True)
+class MonitorName:
+    """A monitor by name: in its deployment's workspace."""
+
+    source: Source
+
+
+@dataclass(frozen=True)
+class AlertRuleName:
+    """An alert rule by name: in its monitor's (so its deployment's) workspace."""
+
+    source: Source
+
+
+@dataclass(frozen=True)
+class PolicyRunId:
+    """A policy run by id: in its policy's workspace."""
+
+    source: Source
+
+
+@dataclass(frozen=True)
 class Create:
     """A new ``kind`` named by ``source``, made in the request's workspace and assigned there.
 
+    ``workspace_tag``, when set, names a tag of the body that may name the workspace
+    instead of the header (the MLflow client sends no extra headers, only tags).
     If the object exists already (an upsert, a new dataset version), its own workspace is
     checked instead and nothing is assigned.
     """
 
     kind: str
     source: Source
+    workspace_tag: Source | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +224,9 @@ Target = (
     | ArtifactPath
     | ModelUri
     | Workspace
+    | MonitorName
+    | AlertRuleName
+    | PolicyRunId
     | Create
     | Rename
 )
@@ -232,6 +269,10 @@ ML_RUN = Runs(mlflow("run_id", "run_uuid"))
 ML_MODEL = Named("registered_model", mlflow("name"))
 LOGGED = LoggedModel(PathParam("model_id"))
 GLOBAL = Fixed()
+MONITOR_PATH = MonitorName(PathParam("name"))
+RULE_PATH = AlertRuleName(PathParam("name"))
+# The tag the MLflow client can send at creation to name the new object's workspace.
+WORKSPACE_TAG = BodyTag("tags", "loopml.workspace")
 # A version's files may come from a run of another workspace: reading that run is needed too.
 ML_VERSION_SOURCES = needs(
     READ,
@@ -372,26 +413,28 @@ PERMISSIONS: dict[str, Requirement] = {
     f"POST {V1}/dataset-content/missing": needs(WRITE, RequestWorkspace()),
     f"PUT {V1}/dataset-content/objects/{{object_id}}": needs(WRITE, RequestWorkspace()),
     f"POST {V1}/dataset-content/trees": needs(WRITE, RequestWorkspace()),
-    # -- pipelines, monitors, alerts, features: not owned by a workspace ---------------------
+    # -- pipelines and features: not owned by a workspace ------------------------------------
     f"POST {V1}/pipelines/schedules": needs(WRITE, GLOBAL),
     f"GET {V1}/pipelines/schedules": needs(READ, GLOBAL),
     f"GET {V1}/pipelines/schedules/{{name}}": needs(READ, GLOBAL),
     f"DELETE {V1}/pipelines/schedules/{{name}}": needs(MAINTAIN, GLOBAL),
     f"POST {V1}/pipelines/cache/lookup": needs(READ, RequestWorkspace()),
     f"PUT {V1}/pipelines/cache/{{key}}": needs(WRITE, RequestWorkspace()),
-    f"POST {V1}/monitors": needs(WRITE, GLOBAL),
-    f"GET {V1}/monitors": needs(READ, GLOBAL),
-    f"GET {V1}/monitors/{{name}}": needs(READ, GLOBAL),
-    f"DELETE {V1}/monitors/{{name}}": needs(MAINTAIN, GLOBAL),
-    f"POST {V1}/monitors/{{name}}/run": needs(WRITE, GLOBAL),
-    f"GET {V1}/monitors/{{name}}/results": needs(READ, GLOBAL),
-    f"GET {V1}/monitors/{{name}}/report": needs(READ, GLOBAL),
-    f"POST {V1}/alerts/rules": needs(WRITE, GLOBAL),
-    f"GET {V1}/alerts/rules": needs(READ, GLOBAL),
-    f"GET {V1}/alerts/rules/{{name}}": needs(READ, GLOBAL),
-    f"PATCH {V1}/alerts/rules/{{name}}": needs(WRITE, GLOBAL),
-    f"DELETE {V1}/alerts/rules/{{name}}": needs(MAINTAIN, GLOBAL),
-    f"GET {V1}/alerts/events": needs(READ, GLOBAL),
+    # -- monitors and alerts: in their deployment's workspace --------------------------------
+    f"POST {V1}/monitors": needs(MAINTAIN, Named("deployment", BodyField("deployment"))),
+    f"GET {V1}/monitors": LIST,
+    f"GET {V1}/monitors/{{name}}": needs(READ, MONITOR_PATH),
+    f"DELETE {V1}/monitors/{{name}}": needs(MAINTAIN, MONITOR_PATH),
+    f"POST {V1}/monitors/{{name}}/run": needs(MAINTAIN, MONITOR_PATH),
+    f"GET {V1}/monitors/{{name}}/results": needs(READ, MONITOR_PATH),
+    f"GET {V1}/monitors/{{name}}/report": needs(READ, MONITOR_PATH),
+    f"POST {V1}/alerts/rules": needs(MAINTAIN, MonitorName(BodyField("monitor"))),
+    f"GET {V1}/alerts/rules": LIST,
+    f"GET {V1}/alerts/rules/{{name}}": needs(READ, RULE_PATH),
+    f"PATCH {V1}/alerts/rules/{{name}}": needs(MAINTAIN, RULE_PATH),
+    f"DELETE {V1}/alerts/rules/{{name}}": needs(MAINTAIN, RULE_PATH),
+    f"GET {V1}/alerts/events": LIST,
+    # -- policies, their runs and events ------------------------------------------------------
     f"POST {V1}/policies": needs(MAINTAIN, Create("policy", BodyField("policy.name"))),
     f"GET {V1}/policies": LIST,
     f"GET {V1}/policies/{{name}}": needs(READ, POLICY_PATH),
@@ -400,9 +443,9 @@ PERMISSIONS: dict[str, Requirement] = {
     f"POST {V1}/policies/{{name}}/trigger": needs(MAINTAIN, POLICY_PATH),
     f"POST {V1}/policy-runs/poll": needs(MAINTAIN, GLOBAL),
     f"POST {V1}/policy-runs/tick": needs(MAINTAIN, GLOBAL),
-    f"GET {V1}/policy-runs": needs(READ, GLOBAL),
-    f"GET {V1}/policy-runs/{{run_id}}": needs(READ, GLOBAL),
-    f"GET {V1}/policy-events": needs(READ, GLOBAL),
+    f"GET {V1}/policy-runs": LIST,
+    f"GET {V1}/policy-runs/{{run_id}}": needs(READ, PolicyRunId(PathParam("run_id"))),
+    f"GET {V1}/policy-events": LIST,
     f"POST {V1}/features/apply": needs(WRITE, GLOBAL),
     f"GET {V1}/features/definitions": needs(READ, GLOBAL),
     f"GET {V1}/features/definitions/{{kind}}/{{name}}": needs(READ, GLOBAL),
@@ -411,7 +454,9 @@ PERMISSIONS: dict[str, Requirement] = {
     f"GET {V1}/features/materializations/{{view}}": needs(READ, GLOBAL),
     f"POST {V1}/features/online": needs(READ, GLOBAL),
     # -- MLflow experiments and runs ------------------------------------------------------
-    f"POST {ML}/experiments/create": needs(WRITE, Create("experiment", mlflow("name"))),
+    f"POST {ML}/experiments/create": needs(
+        WRITE, Create("experiment", mlflow("name"), WORKSPACE_TAG)
+    ),
     f"GET {ML}/experiments/get": needs(READ, ML_EXP),
     f"GET {ML}/experiments/get-by-name": needs(READ, ExperimentByName(mlflow("experiment_name"))),
     f"GET {ML}/experiments/search": LIST,
@@ -451,7 +496,9 @@ PERMISSIONS: dict[str, Requirement] = {
     f"POST {ML}/logged-models/{{model_id}}/params": needs(WRITE, LOGGED),
     f"GET {ML}/logged-models/{{model_id}}/artifacts/directories": needs(READ, LOGGED),
     # -- MLflow registry ------------------------------------------------------------------
-    f"POST {ML}/registered-models/create": needs(WRITE, Create("registered_model", mlflow("name"))),
+    f"POST {ML}/registered-models/create": needs(
+        WRITE, Create("registered_model", mlflow("name"), WORKSPACE_TAG)
+    ),
     f"GET {ML}/registered-models/get": needs(READ, ML_MODEL),
     f"POST {ML}/registered-models/rename": needs(
         MAINTAIN, Rename("registered_model", mlflow("name"), mlflow("new_name"))
@@ -490,8 +537,8 @@ PERMISSIONS: dict[str, Requirement] = {
     "POST /models/{name}/aliases/{alias}/rollback": needs(MAINTAIN, MODEL_PATH),
     "GET /deployments": LIST,
     "GET /deployments/{name}": needs(READ, DEPLOYMENT_PATH),
-    "GET /monitoring": needs(READ, GLOBAL),
-    "GET /monitoring/{name}": needs(READ, GLOBAL),
+    "GET /monitoring": LIST,
+    "GET /monitoring/{name}": needs(READ, MONITOR_PATH),
     "GET /data": LIST,
     "GET /data/{name}": needs(READ, DATASET_PATH),
     "GET /data/{name}/{version}": needs(READ, DATASET_PATH),

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 
 from loopml.core.clock import now_ms
 from loopml.core.errors import AlreadyExists, NotFound
@@ -22,6 +22,7 @@ from loopml.store._migrate import upgrade
 from loopml.store._models import ALERT_EVENTS, ALERT_RULES, MONITOR_RESULTS, MONITORS
 from loopml.store._monitor_base import MonitorStore, missing_monitor, missing_rule
 from loopml.store._upsert import ignore_statement
+from loopml.store._visibility import visibility_clause, where_visible
 from loopml.store.monitor_records import (
     AlertEvent,
     AlertRule,
@@ -88,6 +89,12 @@ def _event(row: Any) -> AlertEvent:
     )
 
 
+def _visible_monitor(name: ColumnElement[str]) -> ColumnElement[bool] | None:
+    """Keeps rows whose monitor ``name`` may be seen: monitors follow their deployment."""
+    clause = visibility_clause("deployment", MONITORS.c.deployment)
+    return None if clause is None else name.in_(select(MONITORS.c.name).where(clause))
+
+
 def _get_monitor(conn: Connection, name: str) -> Monitor:
     row = conn.execute(select(MONITORS).where(MONITORS.c.name == name)).first()
     if row is None:
@@ -139,7 +146,8 @@ class SqlMonitorStore(MonitorStore):
             return _get_monitor(conn, name)
 
     def list_monitors(self, deployment: str | None = None) -> list[Monitor]:
-        query = select(MONITORS).order_by(MONITORS.c.name)
+        query = where_visible(select(MONITORS), "deployment", MONITORS.c.deployment)
+        query = query.order_by(MONITORS.c.name)
         if deployment is not None:
             query = query.where(MONITORS.c.deployment == deployment)
         with self.db.read() as conn:
@@ -231,6 +239,9 @@ class SqlMonitorStore(MonitorStore):
             )
             .order_by(t.monitor)
         )
+        visible = _visible_monitor(t.monitor)
+        if visible is not None:
+            query = query.where(visible)
         with self.db.read() as conn:
             results = [_result(row) for row in conn.execute(query)]
             monitors = {
@@ -279,6 +290,9 @@ class SqlMonitorStore(MonitorStore):
 
     def list_rules(self, monitor: str | None = None) -> list[AlertRule]:
         query = select(ALERT_RULES).order_by(ALERT_RULES.c.name)
+        visible = _visible_monitor(ALERT_RULES.c.monitor)
+        if visible is not None:
+            query = query.where(visible)
         if monitor is not None:
             query = query.where(ALERT_RULES.c.monitor == monitor)
         with self.db.read() as conn:
@@ -348,7 +362,8 @@ class SqlMonitorStore(MonitorStore):
         limit: int = 100,
     ) -> list[AlertEvent]:
         t = ALERT_EVENTS.c
-        query = select(ALERT_EVENTS)
+        # An event names its deployment: it stays visible (or hidden) after its rule is gone.
+        query = where_visible(select(ALERT_EVENTS), "deployment", t.deployment)
         if rule is not None:
             query = query.where(t.rule == rule)
         if monitor is not None:

@@ -285,7 +285,7 @@ class SqlPolicyStore(PolicyStore):
         states: Sequence[str] | None = None,
         limit: int = 100,
     ) -> list[PolicyRun]:
-        query = select(POLICY_RUNS)
+        query = where_visible(select(POLICY_RUNS), "policy", POLICY_RUNS.c.policy)
         if policy is not None:
             query = query.where(POLICY_RUNS.c.policy == policy)
         if states is not None:
@@ -381,7 +381,7 @@ class SqlPolicyStore(PolicyStore):
         run_id: int | None = None,
         limit: int = 1000,
     ) -> list[PolicyEvent]:
-        query = select(POLICY_EVENTS)
+        query = where_visible(select(POLICY_EVENTS), "policy", POLICY_EVENTS.c.policy)
         if policy is not None:
             query = query.where(POLICY_EVENTS.c.policy == policy)
         if run_id is not None:
