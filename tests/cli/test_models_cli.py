@@ -84,6 +84,7 @@ def test_promote_rollback_and_delete(tmp_path: Path, uri: str) -> None:
     shown = _cli("models", "show", "fraud", home=tmp_path, uri=uri)
     assert "champion -> version 1" in shown.stdout
     assert "(rollback): oops" in shown.stdout and "manual override" in shown.stdout
+    assert "gates:" in shown.stdout and "passed" in shown.stdout  # the first promotion's
     refused_delete = _cli("models", "delete", "fraud", home=tmp_path, uri=uri)
     assert refused_delete.returncode == 1 and "'champion'" in refused_delete.stderr
     assert (

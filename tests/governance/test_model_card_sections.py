@@ -12,6 +12,7 @@ from loopml.cli import app
 from loopml.core.errors import InvalidArgument, NotFound
 from loopml.evaluation import Evaluation
 from loopml.governance._cards import ModelCard, model_card
+from loopml.registry import Registry
 from loopml.tracking import Client
 
 runner = CliRunner()
@@ -58,6 +59,11 @@ def test_card_facts(chain_client: Client, chain: Chain) -> None:
     promoted = [p for p in card.promotions if p["action"] == "promote"]
     assert promoted and promoted[0]["user"] == "carol" and promoted[0]["reason"] == "better auc"
     assert card.gates and card.gates[0]["passed"] is True
+    [promotion] = [g for g in card.gates if g["by"] == "promotion to champion"]
+    assert promotion["user"] == "carol" and promotion["reason"] == "better auc"
+    [verdict] = promotion["gates"]
+    assert (verdict["gate"], verdict["passed"]) == ("metric:auc", True)
+    assert "auc = 0.9" in verdict["message"]
     assert card.lineage is not None and card.lineage.root == f"models:/{chain.model}/2"
     assert ModelCard.from_dict(card.to_dict()) == card
 
@@ -75,6 +81,9 @@ def test_markdown_and_html_sections_are_escaped(chain_client: Client, chain: Cha
     ):
         assert f"## {section}" in text
     assert "**Owner**: bob" in text
+    gates = text.split("## Gates passed")[1].split("## Promotions")[0]
+    assert "promotion to champion" in gates and "by carol: passed" in gates
+    assert "| gate | verdict | message |" in gates and "| metric:auc | pass | auc = 0.9" in gates
     assert "<img" not in text and "&lt;img src=x onerror=alert\\(1\\)&gt;" in text
     page = card.html()
     assert page.startswith("<!doctype html>")
@@ -97,6 +106,14 @@ def test_version_one_card(chain_client: Client, chain: Chain) -> None:
     assert card.evaluation is None
     moves = [(p["action"], p["version"]) for p in card.promotions]
     assert moves == [("set", 1), ("promote", 2)]  # held, then replaced by v2
+    assert card.gates == []  # v2's gates judged v2: they are not v1's
+    assert "No gated promotion" in card.markdown()
+    Registry(chain_client, user="dave").promote(chain.model, 1, "staging", reason="soak")
+    ungated = model_card(chain.model, 1, chain_client)
+    assert [(g["by"], g["user"], g["gates"]) for g in ungated.gates] == [
+        ("promotion to staging", "dave", [])
+    ]
+    assert "No gate ran: the promotion named none." in ungated.markdown()
 
 
 def test_bad_input(chain_client: Client, chain: Chain) -> None:

@@ -97,6 +97,10 @@ def test_promotion_moves_the_alias_and_records_who_and_why(
         (1, None, "alice", "first model", "promote"),
         (2, 1, "bob", "better", "promote"),
     ]
+    # Each gate's verdict is kept with the promotion it allowed.
+    assert [e.gates for e in history] == [initial.gate_results, result.gate_results]
+    assert [g.gate for g in history[1].gates] == ["metric:accuracy", "signature"]
+    assert all(g.passed for g in history[1].gates) and "0.85" in history[1].gates[0].message
     # Promoting the holder again is a no-op: no gate runs, nothing is recorded.
     again = registry.promote(name, 2, gates=[lambda ctx: False])
     assert again.promoted and again.gate_results == ()
@@ -132,11 +136,13 @@ def test_failed_gates_leave_the_alias_where_it_was(
         "broken",
     ]
     assert registry.get_registered_model(name).aliases == {"champion": 1}
-    assert len(registry.alias_history(name)) == 1
+    # A refused promotion is not recorded: the history holds only the baseline set.
+    assert [(e.action, e.gates) for e in registry.alias_history(name)] == [("set", ())]
     with pytest.raises(GateFailed, match="metric:accuracy") as raised:
         registry.promote(name, 2, gates=[MetricGate("accuracy")], raise_on_failure=True)
     assert raised.value.http_status == 409 and raised.value.result.promoted is False
     assert registry.get_registered_model(name).aliases == {"champion": 1}
+    assert len(registry.alias_history(name)) == 1
 
 
 def test_validation_gate_reads_the_report(
@@ -172,6 +178,7 @@ def test_rollback_walks_back_through_the_history(
     history = registry.alias_history(name, "champion")
     assert [(e.version, e.action) for e in history[-2:]] == [(2, "rollback"), (1, "rollback")]
     assert history[-2].reason == "v3 is broken"
+    assert all(e.gates == () for e in history)  # sets and rollbacks run no gate
     # A version deleted since is skipped; a deleted alias comes back to its last holder.
     registry.set_alias(name, "challenger", 2)
     registry.set_alias(name, "challenger", 3)

@@ -37,7 +37,12 @@ def _event(event: AliasEvent) -> str:
     moved = "deleted" if event.version is None else f"-> v{event.version}"
     was = "" if event.previous_version is None else f" (was v{event.previous_version})"
     why = f": {event.reason}" if event.reason else ""
-    line = f"{when(event.time)} {event.alias} {moved}{was} by {event.user} ({event.action}){why}"
+    gates = ", ".join(f"{g.gate} {'passed' if g.passed else 'FAILED'}" for g in event.gates)
+    checked = f" [gates: {gates}]" if gates else ""
+    line = (
+        f"{when(event.time)} {event.alias} {moved}{was} by {event.user} ({event.action})"
+        f"{why}{checked}"
+    )
     return escape(line)
 
 

@@ -140,6 +140,8 @@ def _gate_blocks(card: ModelCard) -> list[Block]:
                 for x in g["gates"]
             ]
             blocks.append(("table", ("gate", "verdict", "message"), rows))
+        else:  # policy runs are listed only with gates: this is an ungated promotion
+            blocks.append(("p", "No gate ran: the promotion named none."))
     return blocks
 
 

@@ -151,7 +151,7 @@ class _Builder:
             training_data=self._training_data(run),
             metrics={} if run is None else dict(sorted(run.data.metrics.items())),
             evaluation=self._evaluation(run),
-            gates=_gates(graph),
+            gates=_gates(graph, v.version),
             promotions=_promotions(graph),
             lineage=graph,
             notes=self.notes,
@@ -216,18 +216,24 @@ def _dataset_entry(version: DatasetVersion, context: str) -> dict[str, Any]:
     }
 
 
-def _gates(graph: LineageGraph) -> list[dict[str, Any]]:
-    """Gate verdicts: each gated promotion of an alias, and each policy run's gates."""
+def _gates(graph: LineageGraph, version: int) -> list[dict[str, Any]]:
+    """Gate verdicts: each promotion that moved an alias to the version, and policy runs'.
+
+    A promotion's verdicts come from the alias history (all passed: a refused
+    promotion moves nothing and is not recorded); a promotion *away* from the
+    version judged another version, so it is not listed here.
+    """
     found: list[dict[str, Any]] = []
     for move in _promotions(graph):
-        if move["action"] == "promote":
+        if move["action"] == "promote" and move["version"] == version:
+            gates = list(move.get("gates") or [])
             found.append(
                 {
                     "by": f"promotion to {move['alias']}",
                     "time": move["time"],
                     "user": move["user"],
-                    "passed": True,
-                    "gates": [],
+                    "passed": all(g.get("passed") for g in gates),
+                    "gates": gates,
                     "reason": move["reason"],
                 }
             )

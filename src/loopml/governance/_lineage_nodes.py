@@ -9,6 +9,7 @@ UI page's path (names percent-encoded), None when the object has no page.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import quote
 
@@ -219,7 +220,7 @@ def alert_rule_node(rule: AlertRule, deployment: str, recent: list[AlertEvent]) 
 
 
 def alias_node(name: str, alias: str, holder: int | None, moves: list[AliasEvent]) -> LineageNode:
-    """An alias a version held, with the moves that concern it (who promoted it, when, why)."""
+    """An alias a version held, with the moves that concern it (who, when, why, gates passed)."""
     return LineageNode(
         f"models:/{name}@{alias}",
         "alias",
@@ -236,6 +237,7 @@ def alias_node(name: str, alias: str, holder: int | None, moves: list[AliasEvent
                     "version": e.version,
                     "previous_version": e.previous_version,
                     "reason": e.reason,
+                    "gates": [dataclasses.asdict(g) for g in e.gates],
                 }
                 for e in moves
             ],

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from loopml.registry._registry import Registry
 
 MAX_REPORT_BYTES = 16 * 1024 * 1024
+MAX_RECORDED_GATES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,27 @@ def run_gate(gate: Gate, context: GateContext) -> GateResult:
     if isinstance(verdict, bool):
         return GateResult(name, verdict, "passed" if verdict else "returned False")
     return GateResult(name, False, f"returned {verdict!r}; a gate returns a bool or a GateResult")
+
+
+def check_gate_results(results: object, action: str) -> tuple[GateResult, ...]:
+    """Verdicts to record with an alias move: GateResults, only for a promotion, all passed.
+
+    The history keeps the gates a promotion passed; a set or a rollback runs
+    none, and a refused promotion moves nothing, so neither carries verdicts.
+    """
+    found = tuple(results) if isinstance(results, list | tuple) else None
+    if found is None or not all(isinstance(r, GateResult) for r in found):
+        raise InvalidArgument(f"Gate verdicts must be a list of GateResult, got {results!r}.")
+    if found and action != "promote":
+        raise InvalidArgument(f"Gate verdicts are recorded with a promotion, not a {action!r}.")
+    if len(found) > MAX_RECORDED_GATES:
+        raise InvalidArgument(
+            f"{len(found)} gate verdicts: at most {MAX_RECORDED_GATES} are recorded with a move."
+        )
+    failed = [r.gate for r in found if not r.passed]
+    if failed:
+        raise InvalidArgument(f"A promotion moves only when every gate passed; failed: {failed}.")
+    return found
 
 
 class MetricGate:

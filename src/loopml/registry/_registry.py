@@ -22,7 +22,7 @@ from typing import BinaryIO
 from loopml.core.errors import GateFailed, InvalidArgument, NotFound
 from loopml.core.ids import is_run_id
 from loopml.registry._files import LocalVersionFiles, RemoteVersionFiles, VersionFiles
-from loopml.registry._gates import Gate, GateContext, run_gate
+from loopml.registry._gates import Gate, GateContext, check_gate_results, run_gate
 from loopml.registry._history import rollback_target
 from loopml.registry._rest import RestRegistryStore
 from loopml.registry._uri import parse_models_uri, parse_runs_uri
@@ -42,6 +42,7 @@ from loopml.registry._validation import (
 from loopml.store import (
     AliasAction,
     AliasEvent,
+    GateResult,
     ModelVersion,
     ModelVersionFile,
     NewModelVersion,
@@ -290,11 +291,14 @@ class Registry:
         user: str | None = None,
         action: AliasAction | str = AliasAction.SET,
         expected: int | EllipsisType | None = ...,
+        gates: Sequence[GateResult] = (),
     ) -> AliasEvent:
         """The one alias write: point ``alias`` at ``version`` (None deletes it), recorded.
 
         With ``expected`` (a version, or None for unset) it moves only if the alias
-        still has that holder, else InvalidState. ``action`` says what moved it.
+        still has that holder, else InvalidState. ``action`` says what moved it;
+        ``gates``, the verdicts a promotion passed (a remote ``promote`` runs its
+        gates on the client and sends them here), are recorded with the move.
         """
         name = validate_model_name(name)
         try:
@@ -306,6 +310,7 @@ class Registry:
             raise InvalidArgument("An alias is deleted with version None and action 'delete'.")
         if expected is not ... and expected is not None:
             expected = validate_version(expected, name)
+        verdicts = check_gate_results(gates, kind.value)
         return self.store.set_alias(
             name,
             validate_alias(alias),
@@ -314,6 +319,7 @@ class Registry:
             reason=validate_reason(reason),
             action=kind,
             expected=expected,
+            gates=verdicts,
         )
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
@@ -367,6 +373,7 @@ class Registry:
                 reason=reason,
                 action=AliasAction.PROMOTE,
                 expected=held,
+                gates=results,
             )
         result = PromotionResult(promoted, name, alias, number, held, results)
         if not promoted and raise_on_failure:

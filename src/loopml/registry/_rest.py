@@ -10,6 +10,7 @@ snapshots the files itself.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from types import EllipsisType
 from typing import Any
@@ -20,6 +21,7 @@ from pydantic import TypeAdapter
 from loopml.store import (
     AliasAction,
     AliasEvent,
+    GateResult,
     ModelVersion,
     ModelVersionFile,
     NewModelVersion,
@@ -194,6 +196,7 @@ class RestRegistryStore(RegistryStore):
         reason: str = "",
         action: AliasAction = AliasAction.SET,
         expected: int | EllipsisType | None = ...,
+        gates: Sequence[GateResult] = (),
     ) -> AliasEvent:
         path = f"{_model(name)}/aliases/{seg(alias)}"
         condition = None if expected is ... else {"version": expected}
@@ -210,6 +213,8 @@ class RestRegistryStore(RegistryStore):
                 "action": str(AliasAction(action)),
                 "expected": condition,
             }
+            if gates:  # only then: a server without the field still takes plain moves
+                payload["gates"] = [dataclasses.asdict(g) for g in gates]
             body = self._call("PUT", path, payload)
         return _EVENT.validate_python(body["event"])
 

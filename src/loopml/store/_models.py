@@ -267,7 +267,7 @@ class ModelAliasRow(Base):
 
 
 class AliasEventRow(Base):
-    """Every alias move, append-only: who moved it, when, why, from which version."""
+    """Every alias move, append-only: who moved it, when, why, from which version, gates."""
 
     __tablename__ = "alias_events"
     __table_args__ = (Index("ix_alias_events_name_alias", "name", "alias", "id"),)
@@ -283,6 +283,9 @@ class AliasEventRow(Base):
     user_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     action: Mapped[str] = mapped_column(String(16))
+    # JSON: {"gates": [{"gate", "passed", "message"}, ...]} for a gated promotion; the
+    # server default fills the rows written before the column existed.
+    details: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
 class UserRow(Base):

@@ -23,6 +23,7 @@ from loopml.store.records import PagedList
 from loopml.store.registry_records import (
     AliasAction,
     AliasEvent,
+    GateResult,
     ModelVersion,
     ModelVersionFile,
     RegisteredModel,
@@ -171,8 +172,11 @@ class RegistryStore(abc.ABC):
         reason: str = "",
         action: AliasAction = AliasAction.SET,
         expected: int | EllipsisType | None = ...,
+        gates: Sequence[GateResult] = (),
     ) -> AliasEvent:
         """Point ``alias`` at ``version`` (None: delete it) and record the move.
+
+        ``gates`` (the verdicts of a promotion's gates) are recorded with the move.
 
         With ``expected`` (a version, or None for "unset") the move happens only if
         the alias still has that holder, else InvalidState: a promotion whose gates

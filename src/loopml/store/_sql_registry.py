@@ -28,6 +28,7 @@ from loopml.store.records import PagedList
 from loopml.store.registry_records import (
     AliasAction,
     AliasEvent,
+    GateResult,
     ModelVersion,
     ModelVersionFile,
     RegisteredModel,
@@ -155,6 +156,7 @@ class SqlRegistryStore(RegistryStore):
         reason: str = "",
         action: AliasAction = AliasAction.SET,
         expected: int | EllipsisType | None = ...,
+        gates: Sequence[GateResult] = (),
     ) -> AliasEvent:
         with self.db.write() as conn:
             return aliases.set_alias(
@@ -167,6 +169,7 @@ class SqlRegistryStore(RegistryStore):
                 action=AliasAction(action),
                 expected=expected,
                 now=now_ms(),
+                gates=gates,
             )
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:

@@ -2,12 +2,18 @@
 
 Every move (set, promote, rollback, delete) updates ``model_aliases`` and appends
 one ``alias_events`` row in the same transaction, so the history never misses a
-move and never records one that did not happen.
+move and never records one that did not happen. A gated promotion keeps each
+gate's verdict in the row's ``details`` (JSON), messages cut to
+``MAX_GATE_MESSAGE`` characters so one verbose gate cannot bloat the history.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Sequence
 from types import EllipsisType
+from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
@@ -17,7 +23,10 @@ from loopml.store import _sql_registry_versions as versions
 from loopml.store._models import ALIAS_EVENTS, MODEL_ALIASES, MODEL_VERSIONS
 from loopml.store._registry_base import no_alias
 from loopml.store._upsert import upsert
-from loopml.store.registry_records import AliasAction, AliasEvent
+from loopml.store.registry_records import AliasAction, AliasEvent, GateResult
+
+MAX_GATE_NAME = 256
+MAX_GATE_MESSAGE = 500
 
 
 def holder(conn: Connection, name: str, alias: str) -> int | None:
@@ -40,6 +49,7 @@ def set_alias(
     action: AliasAction,
     expected: int | EllipsisType | None,
     now: int,
+    gates: Sequence[GateResult] = (),
 ) -> AliasEvent:
     models.check_exists(conn, name)
     current = holder(conn, name, alias)
@@ -73,7 +83,8 @@ def set_alias(
             keys=("name", "alias"),
             update=("version",),
         )
-    event = AliasEvent(name, alias, version, current, now, user, reason, action)
+    verdicts = tuple(_shorten(g) for g in gates)
+    event = AliasEvent(name, alias, version, current, now, user, reason, action, verdicts)
     conn.execute(
         ALIAS_EVENTS.insert().values(
             name=name,
@@ -84,9 +95,36 @@ def set_alias(
             user_id=user,
             reason=reason,
             action=action,
+            details=_details(verdicts),
         )
     )
     return event
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _shorten(gate: GateResult) -> GateResult:
+    return GateResult(
+        _cut(str(gate.gate), MAX_GATE_NAME),
+        bool(gate.passed),
+        _cut(str(gate.message), MAX_GATE_MESSAGE),
+    )
+
+
+def _details(gates: tuple[GateResult, ...]) -> str:
+    if not gates:
+        return "{}"
+    rows = [dataclasses.asdict(g) for g in gates]
+    return json.dumps({"gates": rows}, separators=(",", ":"))
+
+
+def _gates(details: str | None) -> tuple[GateResult, ...]:
+    """The verdicts a row's ``details`` holds; a row without them has none."""
+    data: Any = json.loads(details) if details else {}
+    rows = data.get("gates", []) if isinstance(data, dict) else []
+    return tuple(GateResult(str(r["gate"]), bool(r["passed"]), str(r["message"])) for r in rows)
 
 
 def history(conn: Connection, name: str, alias: str | None) -> list[AliasEvent]:
@@ -100,7 +138,11 @@ def history(conn: Connection, name: str, alias: str | None) -> list[AliasEvent]:
         ALIAS_EVENTS.c.user_id,
         ALIAS_EVENTS.c.reason,
         ALIAS_EVENTS.c.action,
+        ALIAS_EVENTS.c.details,
     ).where(ALIAS_EVENTS.c.name == name)
     if alias is not None:
         query = query.where(ALIAS_EVENTS.c.alias == alias)
-    return [AliasEvent(*row) for row in conn.execute(query.order_by(ALIAS_EVENTS.c.id))]
+    return [
+        AliasEvent(*row[:-1], gates=_gates(row[-1]))
+        for row in conn.execute(query.order_by(ALIAS_EVENTS.c.id))
+    ]

@@ -88,11 +88,23 @@ class ModelVersionFile:
 
 
 @dataclass(frozen=True, slots=True)
+class GateResult:
+    """The verdict of one gate on one promotion; ``message`` says why."""
+
+    gate: str
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class AliasEvent:
     """One move of an alias, oldest first in a history: who, when, why.
 
     ``version`` is the new holder (None: the alias was deleted) and
     ``previous_version`` the holder before (None: the alias was unset).
+    ``gates`` is each gate's verdict on a promotion (empty when no gate ran:
+    a set, a rollback, a deletion, or a promotion without gates), so the
+    history says what a version passed to earn its alias.
     """
 
     name: str
@@ -103,15 +115,7 @@ class AliasEvent:
     user: str
     reason: str
     action: str = AliasAction.SET
-
-
-@dataclass(frozen=True, slots=True)
-class GateResult:
-    """The verdict of one gate on one promotion; ``message`` says why."""
-
-    gate: str
-    passed: bool
-    message: str
+    gates: tuple[GateResult, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from test_model_registry import (
     test_version_reads_signature_and_snapshots_files,
 )
 
-from loopml.registry import Registry
+from loopml.registry import MetricGate, Registry
 from loopml.tracking import Client
 from server.live_server import LiveServer
 
@@ -68,3 +68,34 @@ def test_remote_and_embedded_registries_see_the_same_versions(
     answer = httpx.get(url, timeout=30)
     assert answer.content == b"remote bytes"
     assert answer.headers["etag"] == f'"{weights.blob_id}"'
+
+
+def test_gate_verdicts_travel_to_the_api_and_the_ui(
+    client: Client, registry: Registry, registry_server: LiveServer, tmp_path: Path
+) -> None:
+    name = unique("gated")
+    registry.create_model_version(name, f"runs:/{model_run(client, tmp_path, {'auc': 0.9})}/model")
+    result = registry.promote(name, 1, gates=[MetricGate("auc")], reason="<b>first</b>")
+    assert result.promoted
+    api = f"{registry_server.url}/api/v1/registry/models/{name}"
+    [event] = httpx.get(f"{api}/alias-history", timeout=30).json()["events"]
+    assert event["gates"] == [
+        {"gate": "metric:auc", "passed": True, "message": result.gate_results[0].message}
+    ]
+    page = httpx.get(f"{registry_server.url}/models/{name}", timeout=30).text
+    assert "metric:auc" in page and result.gate_results[0].message in page
+    assert "&lt;b&gt;first&lt;/b&gt;" in page and "<b>first" not in page
+    # Verdicts are recorded only with a promotion that passed them; nothing else moves.
+    verdict = {"gate": "signature", "passed": True, "message": "fine"}
+    refusals = [
+        ({"version": 1, "action": "set", "gates": [verdict]}, "recorded with a promotion"),
+        (
+            {"version": 1, "action": "promote", "gates": [{**verdict, "passed": False}]},
+            "every gate passed",
+        ),
+        ({"version": 1, "action": "promote", "gates": [{"gate": 1, "passed": True}]}, "gate"),
+    ]
+    for body, words in refusals:
+        answer = httpx.put(f"{api}/aliases/challenger", json=body, timeout=30)
+        assert answer.status_code == 400 and words in answer.text, answer.text
+    assert [e.alias for e in registry.alias_history(name)] == ["champion"]

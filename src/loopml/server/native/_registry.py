@@ -248,6 +248,7 @@ def set_alias(
         user=body.user,
         action=body.action,
         expected=... if body.expected is None else body.expected.version,
+        gates=body.gate_results(),
     )
     return s.AliasEventOut(event=event)
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from loopml.store import (
     AliasEvent,
+    GateResult,
     ModelVersion,
     ModelVersionFile,
     PromotionResult,
@@ -78,6 +79,12 @@ class ExpectedHolder(Request):
     version: int | None = Field(description="The version the alias must hold; null: unset.")
 
 
+class GateVerdict(Request):
+    gate: str
+    passed: bool
+    message: str = ""
+
+
 class SetAlias(Request):
     version: int
     reason: str = REASON
@@ -87,6 +94,14 @@ class SetAlias(Request):
         default=None,
         description="Move only if the alias still has this holder (else 400 INVALID_STATE).",
     )
+    gates: list[GateVerdict] = Field(
+        default=[],
+        description="With action 'promote': the verdicts of the gates the caller ran (all "
+        "passed), recorded in the alias history.",
+    )
+
+    def gate_results(self) -> list[GateResult]:
+        return [GateResult(g.gate, g.passed, g.message) for g in self.gates]
 
 
 class MetricGateSpec(Request):

@@ -1,5 +1,7 @@
 """governance: users, API tokens, UI sessions, workspaces and members, object ownership, audit log
 
+Also ``alias_events.details``: each gate's verdict on a promotion, for model cards.
+
 Revision ID: 0010
 Revises: 0009
 """
@@ -106,9 +108,13 @@ def upgrade() -> None:
         sa.Column("last_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    with op.batch_alter_table("alias_events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("details", sa.Text(), server_default="{}", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("alias_events", schema=None) as batch_op:
+        batch_op.drop_column("details")
     op.drop_table("audit_head")
     for index in ("ix_audit_log_object", "ix_audit_log_actor", "ix_audit_log_time"):
         op.drop_index(index, table_name="audit_log")
