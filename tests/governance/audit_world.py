@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import delete, text
 
 from loopml.governance._audit import AuditLog
-from loopml.store._models import AUDIT_HEAD, AUDIT_LOG
+from loopml.store._governance_models import AUDIT_HEAD, AUDIT_LOG
 from loopml.tracking import Client
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 
 from loopml.core.errors import InvalidArgument
 from loopml.store import HEAD_REVISION, Database, current_revision, upgrade
+from loopml.store._governance_models import USERS
 from loopml.store._migrate import script_head
 from loopml.store._models import Base
 
@@ -26,6 +27,7 @@ def test_upgrade_creates_every_table_once(store_uri: str) -> None:
             assert current_revision(conn) == HEAD_REVISION
             tables = set(inspect(conn).get_table_names())
         assert set(Base.metadata.tables) <= tables
+        assert USERS.name in Base.metadata.tables  # the governance tables are declared too
     finally:
         db.dispose()
 

@@ -288,132 +288,28 @@ class AliasEventRow(Base):
     details: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
-class UserRow(Base):
-    """A person or a service account; a null password hash means tokens only."""
-
-    __tablename__ = "users"
-
-    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    last_failed_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    created_time: Mapped[int] = mapped_column(BigInteger)
-
-
-class ApiTokenRow(Base):
-    """A personal or service token: only its hash is kept; ``id`` is its public prefix."""
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    user_name: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
-    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
-    token_hash: Mapped[str] = mapped_column(String(128))
-    created_time: Mapped[int] = mapped_column(BigInteger)
-    expires_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    last_used_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    revoked_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-
-
-class UiSessionRow(Base):
-    """A browser session: the cookie's hash, its CSRF token and its expiry."""
-
-    __tablename__ = "ui_sessions"
-
-    id_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
-    user_name: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(128))
-    created_time: Mapped[int] = mapped_column(BigInteger)
-    expires_time: Mapped[int] = mapped_column(BigInteger)
-
-
-class WorkspaceRow(Base):
-    """A project that owns experiments, models, datasets, deployments and policies."""
-
-    __tablename__ = "workspaces"
-
-    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    created_time: Mapped[int] = mapped_column(BigInteger)
-
-
-class WorkspaceMemberRow(Base):
-    """One user's role in one workspace: viewer, editor, maintainer or admin."""
-
-    __tablename__ = "workspace_members"
-
-    workspace: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
-    user_name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True, index=True)
-    role: Mapped[str] = mapped_column(String(16))
-    created_time: Mapped[int] = mapped_column(BigInteger)
-
-
-class WorkspaceObjectRow(Base):
-    """Which workspace owns an object (kind + key); objects with no row are in "default"."""
-
-    __tablename__ = "workspace_objects"
-
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
-    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
-    workspace: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
-
-
-class AuditEntryRow(Base):
-    """One audit entry; ``hash`` chains it to the entry before (``prev_hash``)."""
-
-    __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
-
-    seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-    )
-    time: Mapped[int] = mapped_column(BigInteger, index=True)
-    actor: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
-    action: Mapped[str] = mapped_column(String(128))
-    object_type: Mapped[str] = mapped_column(String(64))
-    object_id: Mapped[str] = mapped_column(String(512))
-    summary: Mapped[str] = mapped_column(Text)
-    request_id: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(128))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-
-
-class AuditHeadRow(Base):
-    """The chain's head, one row: appenders lock it, so entries chain in one order."""
-
-    __tablename__ = "audit_head"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    last_seq: Mapped[int] = mapped_column(BigInteger)
-    last_hash: Mapped[str] = mapped_column(String(64))
-
-
-def _table(model: type[Base]) -> Table:
+def table_of(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
 # The Core tables the repositories write through (bulk statements skip the ORM).
-EXPERIMENTS = _table(ExperimentRow)
-EXPERIMENT_TAGS = _table(ExperimentTagRow)
-RUNS = _table(RunRow)
-PARAMS = _table(ParamRow)
-TAGS = _table(TagRow)
-METRIC_CHUNKS = _table(MetricChunkRow)
-LATEST_METRICS = _table(LatestMetricRow)
-RUN_INPUTS = _table(RunInputRow)
-ARTIFACTS = _table(ArtifactRow)
-INGESTED_BATCHES = _table(IngestedBatchRow)
-REGISTERED_MODELS = _table(RegisteredModelRow)
-REGISTERED_MODEL_TAGS = _table(RegisteredModelTagRow)
-MODEL_VERSIONS = _table(ModelVersionRow)
-MODEL_VERSION_TAGS = _table(ModelVersionTagRow)
-MODEL_VERSION_FILES = _table(ModelVersionFileRow)
-MODEL_ALIASES = _table(ModelAliasRow)
-ALIAS_EVENTS = _table(AliasEventRow)
+EXPERIMENTS = table_of(ExperimentRow)
+EXPERIMENT_TAGS = table_of(ExperimentTagRow)
+RUNS = table_of(RunRow)
+PARAMS = table_of(ParamRow)
+TAGS = table_of(TagRow)
+METRIC_CHUNKS = table_of(MetricChunkRow)
+LATEST_METRICS = table_of(LatestMetricRow)
+RUN_INPUTS = table_of(RunInputRow)
+ARTIFACTS = table_of(ArtifactRow)
+INGESTED_BATCHES = table_of(IngestedBatchRow)
+REGISTERED_MODELS = table_of(RegisteredModelRow)
+REGISTERED_MODEL_TAGS = table_of(RegisteredModelTagRow)
+MODEL_VERSIONS = table_of(ModelVersionRow)
+MODEL_VERSION_TAGS = table_of(ModelVersionTagRow)
+MODEL_VERSION_FILES = table_of(ModelVersionFileRow)
+MODEL_ALIASES = table_of(ModelAliasRow)
+ALIAS_EVENTS = table_of(AliasEventRow)
 
 
 # -- deployments and the prediction log (issue 6) ----------------------------------------
@@ -468,9 +364,9 @@ class PredictionLabelRow(Base):
     time: Mapped[int] = mapped_column(BigInteger)
 
 
-DEPLOYMENTS = _table(DeploymentRow)
-PREDICTION_SEGMENTS = _table(PredictionSegmentRow)
-PREDICTION_LABELS = _table(PredictionLabelRow)
+DEPLOYMENTS = table_of(DeploymentRow)
+PREDICTION_SEGMENTS = table_of(PredictionSegmentRow)
+PREDICTION_LABELS = table_of(PredictionLabelRow)
 
 
 # -- datasets (issue 7) ------------------------------------------------------------------
@@ -515,8 +411,8 @@ class DatasetVersionRow(Base):
     profile: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-DATASETS = _table(DatasetRow)
-DATASET_VERSIONS = _table(DatasetVersionRow)
+DATASETS = table_of(DatasetRow)
+DATASET_VERSIONS = table_of(DatasetVersionRow)
 
 
 # -- pipelines: schedules and the step cache (issue 8) -----------------------------------
@@ -565,8 +461,8 @@ class StepCacheRow(Base):
     created: Mapped[int] = mapped_column(BigInteger)
 
 
-PIPELINE_SCHEDULES = _table(PipelineScheduleRow)
-STEP_CACHE = _table(StepCacheRow)
+PIPELINE_SCHEDULES = table_of(PipelineScheduleRow)
+STEP_CACHE = table_of(StepCacheRow)
 
 
 # -- monitoring and alerts (issue 9) -----------------------------------------------------
@@ -659,10 +555,10 @@ class AlertEventRow(Base):
     deliveries: Mapped[str] = mapped_column(Text, default="[]")
 
 
-MONITORS = _table(MonitorRow)
-MONITOR_RESULTS = _table(MonitorResultRow)
-ALERT_RULES = _table(AlertRuleRow)
-ALERT_EVENTS = _table(AlertEventRow)
+MONITORS = table_of(MonitorRow)
+MONITOR_RESULTS = table_of(MonitorResultRow)
+ALERT_RULES = table_of(AlertRuleRow)
+ALERT_EVENTS = table_of(AlertEventRow)
 
 
 # -- feature store (issue 14) ------------------------------------------------------------
@@ -703,8 +599,8 @@ class FeatureMaterializationRow(Base):
     finished_time: Mapped[int] = mapped_column(BigInteger)
 
 
-FEATURE_DEFINITIONS = _table(FeatureDefinitionRow)
-FEATURE_MATERIALIZATIONS = _table(FeatureMaterializationRow)
+FEATURE_DEFINITIONS = table_of(FeatureDefinitionRow)
+FEATURE_MATERIALIZATIONS = table_of(FeatureMaterializationRow)
 
 
 # -- automation policies (issue 10) ------------------------------------------------------
@@ -792,15 +688,7 @@ class PolicyLockRow(Base):
     created_time: Mapped[int] = mapped_column(BigInteger)
 
 
-POLICIES = _table(PolicyRow)
-POLICY_RUNS = _table(PolicyRunRow)
-POLICY_EVENTS = _table(PolicyEventRow)
-POLICY_LOCKS = _table(PolicyLockRow)
-USERS = _table(UserRow)
-API_TOKENS = _table(ApiTokenRow)
-UI_SESSIONS = _table(UiSessionRow)
-WORKSPACES = _table(WorkspaceRow)
-WORKSPACE_MEMBERS = _table(WorkspaceMemberRow)
-WORKSPACE_OBJECTS = _table(WorkspaceObjectRow)
-AUDIT_LOG = _table(AuditEntryRow)
-AUDIT_HEAD = _table(AuditHeadRow)
+POLICIES = table_of(PolicyRow)
+POLICY_RUNS = table_of(PolicyRunRow)
+POLICY_EVENTS = table_of(PolicyEventRow)
+POLICY_LOCKS = table_of(PolicyLockRow)

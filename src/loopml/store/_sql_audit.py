@@ -22,8 +22,8 @@ from sqlalchemy import Connection, Select, func, select, update
 
 from loopml.core.errors import StorageError
 from loopml.store._database import Database
+from loopml.store._governance_models import AUDIT_HEAD, AUDIT_LOG
 from loopml.store._migrate import upgrade
-from loopml.store._models import AUDIT_HEAD, AUDIT_LOG
 from loopml.store._upsert import insert_ignore
 
 GENESIS_HASH = "0" * 64

@@ -14,8 +14,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 
 from loopml.core.errors import AlreadyExists, NotFound
 from loopml.store._database import Database
-from loopml.store._migrate import upgrade
-from loopml.store._models import (
+from loopml.store._governance_models import (
     API_TOKENS,
     UI_SESSIONS,
     USERS,
@@ -23,6 +22,7 @@ from loopml.store._models import (
     WORKSPACE_OBJECTS,
     WORKSPACES,
 )
+from loopml.store._migrate import upgrade
 from loopml.store._upsert import ignore_statement, upsert
 from loopml.store.governance_records import (
     LoginState,

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, select
 
-from loopml.store._models import WORKSPACE_OBJECTS
+from loopml.store._governance_models import WORKSPACE_OBJECTS
 
 DEFAULT_WORKSPACE = "default"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from loopml.store import _governance_models  # noqa: F401  (its tables join Base.metadata)
 from loopml.store._models import Base
 
 connection = context.config.attributes["connection"]
