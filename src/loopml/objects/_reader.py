@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -114,8 +114,17 @@ def _stream_verified(source: GuardedFile, object_id: str, location: str) -> Iter
         raise corrupt(object_id, location)
 
 
-def chunked_blocks(backend: Backend, object_id: str, manifest: Manifest) -> Iterator[bytes]:
-    """The verified chunks of a chunked content, fetched a few ahead, in order."""
+def chunked_blocks(
+    backend: Backend,
+    object_id: str,
+    manifest: Manifest,
+    packed: Callable[[str], bytes | None] | None = None,
+) -> Iterator[bytes]:
+    """The verified chunks of a chunked content, fetched a few ahead, in order.
+
+    A chunk that is not stored on its own is looked for with ``packed`` (the
+    store's verified read of a packed content), if given.
+    """
 
     def fetch(chunk: tuple[str, int]) -> bytes:
         chunk_id, size = chunk
@@ -123,6 +132,9 @@ def chunked_blocks(backend: Backend, object_id: str, manifest: Manifest) -> Iter
         try:
             data = backend.read_bytes(key)
         except NotFound as exc:
+            found = packed(chunk_id) if packed is not None else None
+            if found is not None and len(found) == size:
+                return found
             raise CorruptObject(
                 f"object {object_id} is incomplete: its chunk {chunk_id} is missing from "
                 f"{backend.location(key)}. Restore the object from a remote copy or put "

@@ -20,11 +20,11 @@ from loopml.objects._chunking import (
     reader_of,
     split_buffer,
 )
-from loopml.objects._fs import IO_BLOCK, Backend, open_local_file, write_local_file
+from loopml.objects._fs import IO_BLOCK, Backend, LocalBackend, open_local_file, write_local_file
 from loopml.objects._gc import GcReport, collect_garbage
 from loopml.objects._ingest import ingest
 from loopml.objects._layout import Kind, check_id, id_from_key, key_for
-from loopml.objects._packs import PACKABLE, Packer, PackIndex, read_small_file
+from loopml.objects._packs import PACKABLE, Packer, PackIndex, StreamingPack, read_small_file
 from loopml.objects._parallel import ordered_map, worker_threads
 from loopml.objects._pins import all_pinned, read_pin, write_pin
 from loopml.objects._reader import (
@@ -194,7 +194,7 @@ class ObjectStore:
             return packed
         manifest = self._manifest(id)
         if manifest is not None:
-            return b"".join(chunked_blocks(self._backend, id, manifest))
+            return b"".join(chunked_blocks(self._backend, id, manifest, self._packed_bytes))
         try:
             return read_verified(self._backend, Kind.TREE, id)
         except NotFound:
@@ -333,7 +333,7 @@ class ObjectStore:
             return iter((packed,))
         manifest = self._manifest(object_id)
         if manifest is not None:
-            return chunked_blocks(self._backend, object_id, manifest)
+            return chunked_blocks(self._backend, object_id, manifest, self._packed_bytes)
         try:
             return blob_blocks(self._backend, object_id, Kind.TREE)
         except NotFound:
@@ -379,6 +379,29 @@ class ObjectStore:
     def _put_chunked_stream(self, readinto: ReadInto, head: bytes = b"") -> BlobInfo:
         threads = worker_threads(self._backend.io_threads)
         content = ingest(readinto, head, self._params, self._put_chunk, threads=threads)
+        return self._put_manifest(content.id, content.chunks)
+
+    def _put_chunked_packed(self, readinto: ReadInto) -> BlobInfo:
+        """Store a large content's chunks in one pack of their own, then its manifest.
+
+        Only for a local store (``LocalBackend``); the pack is complete and indexed
+        before the manifest names its chunks.
+        """
+        assert isinstance(self._backend, LocalBackend)
+        pack = StreamingPack(self._backend, self._packs, self._has_content)
+
+        def put_chunk(chunk: memoryview) -> str:
+            chunk_id = digest(chunk)
+            pack.put(chunk_id, chunk)
+            return chunk_id
+
+        try:
+            threads = worker_threads(self._backend.io_threads)
+            content = ingest(readinto, b"", self._params, put_chunk, threads=threads)
+            pack.finish()
+        except BaseException:
+            pack.abort()
+            raise
         return self._put_manifest(content.id, content.chunks)
 
     def _put_chunked(self, chunks: Iterable[memoryview], object_id: str) -> BlobInfo:
@@ -449,10 +472,21 @@ class PackWriter:
         src = os.fspath(path)
         data = read_small_file(src, PACKABLE)
         if data is None:
-            return self._store.put_file(src)
+            return self._put_large_file(src)
         object_id = digest(data)
         self._packer.put(object_id, data)
         return BlobInfo(id=object_id, size=len(data), chunked=False)
+
+    def _put_large_file(self, src: str) -> BlobInfo:
+        """A file above the pack limit: a chunked one's chunks go into a pack of their own
+        (on a local store), sparing a file creation per chunk; others are stored as usual."""
+        store = self._store
+        if isinstance(store._backend, LocalBackend):
+            source, size = open_local_file(src)
+            with source:
+                if size > store._threshold:
+                    return store._put_chunked_packed(source.readinto)
+        return store.put_file(src)
 
 
 def _verified_file_blocks(src: str, object_id: str) -> Iterator[bytes]:

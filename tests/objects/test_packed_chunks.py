@@ -1,0 +1,116 @@
+"""A large file stored while packing: its chunks go into one pack of their own, not a file each.
+
+On a local store only (where file creation is what costs); the content reads,
+verifies and dedupes exactly like loose chunks, and a failed store leaves nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from objects_support import TEST_THRESHOLD, LocalRaw, MiB
+
+from loopml.core.errors import CorruptObject
+from loopml.core.hashing import hash_bytes
+from loopml.objects import ObjectStore, open_object_store
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> tuple[ObjectStore, LocalRaw]:
+    root = tmp_path / "objects"
+    return open_object_store(str(root), chunking_threshold=TEST_THRESHOLD), LocalRaw(root)
+
+
+def _keys(raw: LocalRaw, prefix: str) -> list[str]:
+    return [k for k in raw.list_keys() if k.startswith(prefix)]
+
+
+def test_chunks_of_a_large_file_are_one_pack_and_read_back(
+    local: tuple[ObjectStore, LocalRaw], tmp_path: Path
+) -> None:
+    store, raw = local
+    data = os.urandom(9 * MiB)  # above the 4 MiB largest chunk: always several chunks
+    big = tmp_path / "big.bin"
+    big.write_bytes(data)
+    with store.packing() as packer:
+        info = packer.put_file(big)
+    assert info.id == hash_bytes(data) and info.chunked and info.size == len(data)
+    assert _keys(raw, "blobs/") == []  # no chunk file of its own
+    assert [k.rpartition(".")[2] for k in _keys(raw, "packs/")] in (
+        ["idx", "pack"],
+        ["pack", "idx"],
+    )
+    assert len(_keys(raw, "manifests/")) == 1
+    assert store.get_bytes(info.id) == data
+    with store.open(info.id) as stream:
+        assert stream.read() == data
+    with store.packing() as packer:  # stored already: no new pack
+        assert packer.put_file(big).id == info.id
+    assert len(_keys(raw, "packs/")) == 2
+
+
+def test_an_edit_packs_only_the_new_chunks(
+    local: tuple[ObjectStore, LocalRaw], tmp_path: Path
+) -> None:
+    store, raw = local
+    data = bytearray(os.urandom(12 * MiB))
+    big = tmp_path / "big.bin"
+    big.write_bytes(data)
+    with store.packing() as packer:
+        packer.put_file(big)
+    first_pack_bytes = sum(len(raw.read(k)) for k in _keys(raw, "packs/") if k.endswith(".pack"))
+    data[6 * MiB : 6 * MiB + 1024] = os.urandom(1024)
+    big.write_bytes(data)
+    with store.packing() as packer:
+        edited = packer.put_file(big)
+    packs = [k for k in _keys(raw, "packs/") if k.endswith(".pack")]
+    assert len(packs) == 2
+    new_bytes = sum(len(raw.read(k)) for k in packs) - first_pack_bytes
+    assert 0 < new_bytes <= 8 * MiB  # the chunks around the edit, not the file
+    assert store.get_bytes(edited.id) == bytes(data)
+
+
+def test_a_failed_store_leaves_no_pack_and_no_manifest(
+    local: tuple[ObjectStore, LocalRaw], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, raw = local
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(9 * MiB))
+
+    class Broken(io.RawIOBase):
+        """Reads 5 MiB, then the disk fails."""
+
+        def __init__(self) -> None:
+            self.left = 5 * MiB
+
+        def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+            if self.left <= 0:
+                raise OSError(5, "Input/output error")
+            n = min(len(buffer), self.left)
+            buffer[:n] = b"x" * n
+            self.left -= n
+            return n
+
+    with pytest.raises(OSError), store.packing():
+        store._put_chunked_packed(Broken().readinto)
+    assert _keys(raw, "packs/") == [] and _keys(raw, "manifests/") == []
+    assert [k for k in raw.list_keys() if ".tmp-" in k] == []
+
+
+def test_a_damaged_packed_chunk_is_detected(
+    local: tuple[ObjectStore, LocalRaw], tmp_path: Path
+) -> None:
+    store, raw = local
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(9 * MiB))
+    with store.packing() as packer:
+        info = packer.put_file(big)
+    [pack] = [k for k in _keys(raw, "packs/") if k.endswith(".pack")]
+    damaged = bytearray(raw.read(pack))
+    damaged[len(damaged) // 2] ^= 0xFF
+    raw.write(pack, bytes(damaged))
+    with pytest.raises(CorruptObject):
+        store.get_bytes(info.id)
