@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from audit_world import fill, sql
 from fastapi.testclient import TestClient
 
+from browser_support import launch_chromium
 from loopml.governance import Governance
 from loopml.governance._audit import AuditLog
 from loopml.server import create_app
@@ -22,7 +22,6 @@ from auth_support import serve
 
 XSS_ACTOR = '<b id="pwn-actor">eve</b>'
 XSS_OBJECT = '"><img id="pwn-object" src=x>'
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -75,15 +74,7 @@ def test_only_admins_see_the_page(log: AuditLog) -> None:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    with sync_api.sync_playwright() as playwright:
-        found = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield found
-        found.close()
+    yield from launch_chromium()
 
 
 def test_in_a_browser_the_chain_state_loads_and_markup_stays_text(

@@ -25,6 +25,7 @@ from loopml.core.settings import Settings
 from loopml.governance import Governance
 from loopml.tracking import Client
 from loopml.tracking._rest import RestTrackingStore
+from mlflow_env import clean_mlflow_env
 
 
 def _seed(tracking_uri: str, objects: Path) -> None:
@@ -56,16 +57,7 @@ def admin_gov(server: LiveServer) -> Iterator[Governance]:
 
 @pytest.fixture(autouse=True)
 def _mlflow_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("MLFLOW_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-    yield
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri("http://127.0.0.1:9")
+    yield from clean_mlflow_env(monkeypatch)
 
 
 def test_server_refuses_auth_without_an_admin(tmp_path: Path) -> None:

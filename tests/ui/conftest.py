@@ -11,7 +11,6 @@ Tests skip, with the reason, when Chromium or Playwright is missing.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from browser_support import launch_chromium
 from loopml.core.settings import Settings
 from loopml.tracking import Client
 
@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from live_server import LiveServer, live_server
 from runs_seed import Seeded, seed
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "ui-screenshots"
 
 
@@ -56,15 +55,7 @@ def ui_client(ui_server: LiveServer) -> Iterator[Client]:
 
 @pytest.fixture(scope="session")
 def _browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: `make install` installs Debian's chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture
