@@ -125,7 +125,12 @@ def init(
     from loopml.data._repo import DataRepo
 
     repo = DataRepo.init(path)
-    _say(f"Initialised a loopml data repository in {repo.root}; commit .loopml/ with git.")
+    # Resolving the cache here also remembers it in the repository's state, so the
+    # first `add` does not load the platform settings (pydantic, ~0.1 s) again.
+    _say(
+        f"Initialised a loopml data repository in {repo.root}; commit .loopml/ with git. "
+        f"Data is cached in {repo.cache_root}."
+    )
 
 
 @app.command("add")

@@ -14,15 +14,18 @@ from __future__ import annotations
 import re
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 
 from loopml.cli._output import console, err_console, fails_cleanly
-from loopml.core.credentials import forget_token, read_credentials, server_key, store_token
 from loopml.core.errors import InvalidArgument, LoopmlError, StorageError
-from loopml.core.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from loopml.core.settings import Settings
+
+# httpx and the settings (pydantic) are imported in the commands: every `loopml`
+# command loads this module, and those two cost ~0.2 s of its start.
 
 TOKEN_DAYS = 90.0
 _TOKEN_ID = re.compile(r"^lmt_([A-Za-z0-9]+)_")
@@ -39,6 +42,8 @@ def _server(ctx: typer.Context, given: str | None, settings: Settings) -> str:
                 if candidate is given:
                     raise InvalidArgument(f"--server {candidate!r} is not http(s)://host:port.")
                 continue
+            from loopml.core.credentials import server_key
+
             return server_key(candidate)
     raise InvalidArgument(
         "Which server? Give --server http(s)://host:port (or set LOOPML_TRACKING_URI to it)."
@@ -47,6 +52,8 @@ def _server(ctx: typer.Context, given: str | None, settings: Settings) -> str:
 
 def _request(method: str, url: str, **kwargs: Any) -> Any:
     """One call to the server's API; its JSON answer, or the error it stands for."""
+    import httpx
+
     try:
         response = httpx.request(method, url, timeout=30.0, **kwargs)
     except httpx.HTTPError as exc:
@@ -73,6 +80,9 @@ def login(
     ),
 ) -> None:
     """Log in to a loopml server: store an API token the SDK and CLI will send."""
+    from loopml.core.credentials import store_token
+    from loopml.core.settings import load_settings
+
     settings = load_settings()
     url = _server(ctx, server, settings)
     if token_stdin:
@@ -105,6 +115,9 @@ def logout(
     server: str = typer.Option(None, "--server", help="The server, http(s)://host:port."),
 ) -> None:
     """Revoke the stored token on the server (if it answers) and forget it."""
+    from loopml.core.credentials import forget_token, read_credentials
+    from loopml.core.settings import load_settings
+
     settings = load_settings()
     url = _server(ctx, server, settings)
     token = read_credentials(settings.home).get(url)

@@ -19,9 +19,7 @@ contents is reachable (packs are not rewritten to reclaim part of them).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import struct
 import threading
 import time
@@ -30,8 +28,8 @@ from dataclasses import dataclass
 
 import blake3
 
-from loopml.core.errors import CorruptObject, LoopmlError, NotFound
-from loopml.objects._fs import TEMP_PREFIX, Backend, LocalBackend, StoredEntry, storage_errors
+from loopml.core.errors import CorruptObject, NotFound
+from loopml.objects._fs import Backend, LocalBackend, StoredEntry, storage_errors
 from loopml.objects._layout import is_temp_key
 
 PACK_PREFIX = "packs"
@@ -265,77 +263,6 @@ class PackIndex:
             return []  # deleted since it was listed
 
 
-class Packer:
-    """Collects small contents into packs; use as a context manager (the end writes the rest).
-
-    Thread-safe. A content is visible in the store only once its pack is
-    written: the caller must not record its id anywhere durable before the
-    packer has closed. Contents already stored (loose or packed) are skipped.
-    """
-
-    def __init__(
-        self,
-        backend: Backend,
-        index: PackIndex,
-        has_content: HasContent,
-        blob_key: Callable[[str], str],
-    ) -> None:
-        self._backend = backend
-        self._blob_key = blob_key
-        self._index = index
-        self._has_content = has_content
-        self._lock = threading.Lock()
-        self._parts: list[bytes] = []
-        self._entries: dict[str, tuple[int, int]] = {}
-        self._size = 0
-
-    def __enter__(self) -> Packer:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.flush(last=True)
-            return
-        with contextlib.suppress(LoopmlError):  # the original error says more
-            self.flush(last=True)  # keep what was read: a re-run then skips it
-
-    def put(self, object_id: str, data: bytes) -> None:
-        """Add the content ``data`` (whose id the caller computed) unless it is stored."""
-        if self._has_content(object_id, len(data)):
-            return
-        with self._lock:
-            if object_id in self._entries:
-                return
-            self._entries[object_id] = (self._size, len(data))
-            self._parts.append(data)
-            self._size += len(data)
-            full = self._size >= PACK_TARGET
-        if full:
-            self.flush()
-
-    def flush(self, *, last: bool = False) -> None:
-        """Write the pack collected so far (nothing if it is empty).
-
-        The ``last`` one, if it holds fewer than :data:`MIN_PACKED` contents,
-        is written as blobs of their own instead.
-        """
-        with self._lock:
-            parts, entries = self._parts, self._entries
-            self._parts, self._entries, self._size = [], {}, 0
-        if not entries:
-            return
-        if last and len(entries) < MIN_PACKED:
-            for object_id, data in zip(entries, parts, strict=True):
-                self._backend.write_bytes(self._blob_key(object_id), data)
-            return
-        name = secrets.token_hex(16)
-        rows = [(object_id, offset, length) for object_id, (offset, length) in entries.items()]
-        # One write of the joined contents: thousands of small writes cost more than the copy.
-        self._backend.write_bytes(pack_key(name), b"".join(parts))
-        self._backend.write_bytes(index_key(name), encode_index(rows))
-        self._index.add(name, rows)
-
-
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
 
@@ -440,75 +367,3 @@ def local_packed_ids(root: str) -> set[str]:
     if not os.path.isdir(os.path.join(root, PACK_PREFIX)):
         return set()
     return set(PackIndex(LocalBackend(root)).ids())
-
-
-class StreamingPack:
-    """One large file's chunks written straight into one pack, as they are cut.
-
-    A 1 GiB file is a thousand chunks: stored loose, that is a thousand file
-    creations, which on ext4 after many deletions cost more than writing the
-    bytes. Here each chunk gets its place in a temporary pack file under a lock
-    and is written there with ``pwrite`` outside it, so worker threads write in
-    parallel and nothing is copied. :meth:`finish` renames the pack into place
-    and writes its index, so the chunks are stored before the caller writes the
-    manifest naming them; after an error :meth:`abort` leaves nothing behind.
-    Local stores only (``LocalBackend``).
-    """
-
-    def __init__(self, backend: LocalBackend, index: PackIndex, has_content: HasContent) -> None:
-        self._backend = backend
-        self._index = index
-        self._has_content = has_content
-        self._name = secrets.token_hex(16)
-        self._path = backend.location(pack_key(self._name))
-        directory = os.path.dirname(self._path)
-        self._tmp = os.path.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(8)}")
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[int, int]] = {}
-        self._size = 0
-        with storage_errors(f"creating {self._tmp}", writing=True):
-            os.makedirs(directory, exist_ok=True)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-            self._fd = os.open(self._tmp, flags, 0o666)
-
-    def put(self, object_id: str, data: memoryview) -> None:
-        """Write ``data`` into the pack unless it is stored already (thread-safe)."""
-        if self._has_content(object_id, len(data)):
-            return
-        with self._lock:
-            if object_id in self._entries:
-                return
-            offset = self._size
-            self._entries[object_id] = (offset, len(data))
-            self._size += len(data)
-        with storage_errors(f"writing {self._tmp}", writing=True):
-            while data:
-                written = os.pwrite(self._fd, data, offset)
-                data, offset = data[written:], offset + written
-
-    def finish(self) -> None:
-        """Move the pack into place and write its index (nothing if no chunk was new)."""
-        self._close()
-        if not self._entries:
-            _remove_quietly(self._tmp)
-            return
-        with storage_errors(f"storing {self._path}", writing=True):
-            os.replace(self._tmp, self._path)
-        rows = [(object_id, start, length) for object_id, (start, length) in self._entries.items()]
-        self._backend.write_bytes(index_key(self._name), encode_index(rows))
-        self._index.add(self._name, rows)
-
-    def abort(self) -> None:
-        """Drop the temporary pack (after an error: no manifest names its chunks)."""
-        self._close()
-        _remove_quietly(self._tmp)
-
-    def _close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-
-def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)

@@ -24,7 +24,8 @@ from loopml.objects._fs import IO_BLOCK, Backend, LocalBackend, open_local_file,
 from loopml.objects._gc import GcReport, collect_garbage
 from loopml.objects._ingest import ingest
 from loopml.objects._layout import Kind, check_id, id_from_key, key_for
-from loopml.objects._packs import PACKABLE, Packer, PackIndex, StreamingPack, read_small_file
+from loopml.objects._packer import Packer
+from loopml.objects._packs import PACKABLE, PackIndex, read_small_file
 from loopml.objects._parallel import ordered_map, worker_threads
 from loopml.objects._pins import all_pinned, read_pin, write_pin
 from loopml.objects._reader import (
@@ -35,6 +36,7 @@ from loopml.objects._reader import (
     new_hasher,
     read_verified,
 )
+from loopml.objects._streaming_pack import StreamingPack
 from loopml.objects._tree import Tree, TreeEntry, check_entries, decode_tree, encode_tree
 
 MEMORY_LIMIT = 64 * 1024 * 1024
