@@ -18,6 +18,7 @@ from loopml.objects import (
     ObjectStore,
     TransferReport,
     TreeEntry,
+    local_packed_ids,
     open_object_store,
     reachable,
     transfer,
@@ -122,7 +123,12 @@ def test_transfer_copies_everything_once(source: ObjectStore, target: Any) -> No
     )
     objects = reachable(source, [data.root])
     assert report.complete and report.skipped == 0
-    assert report.copied == len(objects) == len(target.raw.list_keys())
+    stored = [k for k in target.raw.list_keys() if not k.startswith("packs/")]
+    if target.kind == "local":  # blobs arrive in packs: a file per pack, not per object
+        packed = local_packed_ids(target.uri)
+        assert packed == set(objects.blobs)
+        stored += sorted(packed)
+    assert report.copied == len(objects) == len(stored)
     assert totals == [(len(objects), objects.size)]
     assert report.bytes == sum(copied_bytes) == objects.size
     assert {i for i, copied in settled if copied} == objects.ids
@@ -130,6 +136,22 @@ def test_transfer_copies_everything_once(source: ObjectStore, target: Any) -> No
 
     again = transfer(source, dst, [data.root])
     assert again == TransferReport(copied=0, skipped=len(objects), bytes=0)
+
+
+def test_a_linking_cache_gets_whole_files_loose_and_only_chunks_packed(
+    source: ObjectStore, tmp_path: Path
+) -> None:
+    """A workspace links files out of its cache: they must stay blobs of their own."""
+    data = _dataset(source, count=40)
+    root = tmp_path / "linked"
+    dst = open_object_store(str(root), chunking_threshold=TEST_THRESHOLD)
+    assert transfer(source, dst, [data.root], pack_files=False).complete
+    chunks = set(_chunks(LocalRaw(root), data.large))
+    # Too few chunks to be worth a pack (MIN_PACKED) are stored on their own too.
+    assert local_packed_ids(str(root)) <= chunks
+    for small in data.small_ids:
+        assert (root / object_key("blobs", small)).is_file()
+    _assert_whole(dst, data)
 
 
 def test_fetching_from_a_remote_copies_only_what_the_cache_lacks(

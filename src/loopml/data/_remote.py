@@ -22,6 +22,7 @@ from loopml.data._pointer import read_pointer
 from loopml.data._progress import NO_PROGRESS, Progress
 from loopml.data._repo import DataRepo
 from loopml.data._status import pointer_targets
+from loopml.data._workspace import Linker
 from loopml.objects import ObjectStore, TransferReport, transfer
 
 DEFAULT_JOBS = 8
@@ -78,7 +79,9 @@ def fetch(
         roots = _workspace_roots(repo, targets) if rev is None else _roots_at(repo, rev, targets)
         name, store = _open_remote(repo, remote, must_exist=True)
         what = f"Fetching from {name}"
-        report = _move(store, repo.cache, roots, jobs=jobs, progress=progress, what=what)
+        report = _move(
+            store, repo.cache, roots, jobs=jobs, progress=progress, what=what, cache=repo
+        )
         # Fetched data is this repository's like added data: pinned against the
         # platform's gc, and collectable by this repository's `loopml data gc`.
         repo.index.record_added(roots)
@@ -126,7 +129,9 @@ def fetch_ids(
     (``verify`` calls it while holding the lock).
     """
     name, store = _open_remote(repo, remote, must_exist=True)
-    return _move(store, repo.cache, list(ids), jobs=jobs, progress=NO_PROGRESS, what=name)
+    return _move(
+        store, repo.cache, list(ids), jobs=jobs, progress=NO_PROGRESS, what=name, cache=repo
+    )
 
 
 def _check_arguments(targets: Sequence[Path] | None, jobs: int) -> None:
@@ -203,8 +208,14 @@ def _move(
     jobs: int,
     progress: Progress,
     what: str,
+    cache: DataRepo | None = None,
 ) -> TransferReport:
-    """Transfer ``roots``: a comparison phase (no total known), then the bytes copied."""
+    """Transfer ``roots``: a comparison phase (no total known), then the bytes copied.
+
+    Into the ``cache`` of a repository, whole files are packed only if its
+    workspace copies files out of the cache; linked workspaces need them loose.
+    """
+    pack_files = cache is None or Linker(cache).mode == "copy"
 
     def on_total(objects: int, size: int) -> None:
         progress.finish()
@@ -212,6 +223,14 @@ def _move(
 
     progress.start(f"{what}: comparing", None, "objects")
     try:
-        return transfer(src, dst, roots, jobs=jobs, on_total=on_total, on_bytes=progress.advance)
+        return transfer(
+            src,
+            dst,
+            roots,
+            jobs=jobs,
+            on_total=on_total,
+            on_bytes=progress.advance,
+            pack_files=pack_files,
+        )
     finally:
         progress.finish()

@@ -469,6 +469,10 @@ class PackWriter:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._packer.__exit__(exc_type, exc, tb)
 
+    def put_verified(self, object_id: str, data: bytes) -> None:
+        """Pack ``data``, whose id the caller has checked (a copy from another store)."""
+        self._packer.put(object_id, data)
+
     def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
         """Store the content of the local file ``path`` (NotFound if it does not exist)."""
         src = os.fspath(path)

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from loopml.core.errors import CorruptObject, InvalidArgument, NotFound
 from loopml.objects._catalog import Catalog, store_errors
 from loopml.objects._chunking import decode_manifest
-from loopml.objects._fs import IO_BLOCK, Backend
+from loopml.objects._fs import IO_BLOCK, Backend, LocalBackend
 from loopml.objects._layout import Kind, check_id, key_for
 from loopml.objects._parallel import ordered_map
 from loopml.objects._reader import blob_blocks, corrupt, digest, read_verified
-from loopml.objects._store import ObjectStore
+from loopml.objects._store import ObjectStore, PackWriter
 from loopml.objects._tree import decode_tree
 
 STREAM_ABOVE = 2 * IO_BLOCK
@@ -197,8 +197,14 @@ def transfer(
     on_total: Callable[[int, int], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
     on_object: Callable[[str, bool], None] | None = None,
+    pack_files: bool = True,
 ) -> TransferReport:
     """Copy what ``roots`` reach in ``src`` and ``dst`` lacks, ``jobs`` objects at a time.
+
+    Into a local store, chunks and (if ``pack_files``) whole small contents are
+    written in packs: thousands of objects cost a few file creations. A data
+    cache whose workspace links files from it passes False, so that its files
+    stay linkable blobs.
 
     ``on_total(objects, bytes)`` is called once the work is known, with what
     will be copied; ``on_bytes(n)`` after each object copied and
@@ -238,13 +244,29 @@ def transfer(
         on_total(sum(map(len, todo.values())), sum(sum(t.values()) for t in todo.values()))
     failed = set(report.missing) | set(report.corrupt)
     copier = _Copier(src, dst, jobs, report, failed, on_bytes, on_object, objects.packed)
-    copier.run(Kind.BLOB, todo[Kind.BLOB])
+    if isinstance(dst_backend, LocalBackend):
+        copier.pack_only = None if pack_files else _chunk_ids(objects)
+        # Into a local store, small contents and chunks go into packs (a file per
+        # thousands of objects); the packs are written when the block ends, before
+        # any manifest or tree naming their contents.
+        with (
+            store_errors(dst.uri, dst_backend, "writing to the object store"),
+            dst.packing() as packs,
+        ):
+            copier.run(Kind.BLOB, todo[Kind.BLOB], packs)
+    else:
+        copier.run(Kind.BLOB, todo[Kind.BLOB])
     copier.run(Kind.MANIFEST, _whole(todo[Kind.MANIFEST], objects, failed))
     for layer in _tree_layers(todo[Kind.TREE], objects):
         copier.run(Kind.TREE, _whole(layer, objects, failed))
     report.missing.sort()
     report.corrupt.sort()
     return report
+
+
+def _chunk_ids(objects: ObjectSet) -> frozenset[str]:
+    """The blobs that are chunks of a chunked content of ``objects``."""
+    return frozenset(chunk for m in objects.manifests for chunk in objects.children.get(m, ()))
 
 
 def _whole(todo: Mapping[str, int], objects: ObjectSet, failed: set[str]) -> dict[str, int]:
@@ -297,14 +319,17 @@ class _Copier:
         self._failed = failed
         self._on_bytes = on_bytes
         self._on_object = on_object
+        self.pack_only: frozenset[str] | None = None
+        """With packs, only these blobs go into them (None: every blob that fits)."""
 
-    def run(self, kind: Kind, todo: Mapping[str, int]) -> None:
+    def run(self, kind: Kind, todo: Mapping[str, int], packs: PackWriter | None = None) -> None:
+        """Copy ``todo``; blobs that fit in memory go to ``packs`` if given."""
         if not todo:
             return
         threads = min(self._jobs, len(todo))
         with ThreadPoolExecutor(threads, thread_name_prefix="loopml-copy") as pool:
             pending: dict[Future[int], str] = {
-                pool.submit(self._copy, kind, object_id, size): object_id
+                pool.submit(self._copy, kind, object_id, size, packs): object_id
                 for object_id, size in todo.items()
             }
             try:
@@ -333,18 +358,17 @@ class _Copier:
         if self._on_object is not None:
             self._on_object(object_id, True)
 
-    def _copy(self, kind: Kind, object_id: str, size: int) -> int:
+    def _copy(self, kind: Kind, object_id: str, size: int, packs: PackWriter | None) -> int:
         """Copy one object, verified; its size. CorruptObject if the source is damaged."""
         src, dst = self._src._backend, self._dst._backend
         key = key_for(kind, object_id)
         if kind is Kind.BLOB and object_id in self._packed:
-            # Packs stay local: the destination gets the content as a blob of its own.
+            # A packed content travels alone: into the destination's packs, or as a blob.
             with store_errors(self._src.uri, src, "reading the object store"):
                 data = self._src._packed_bytes(object_id, known=True)  # verified
             if data is None:
                 raise NotFound(f"object {object_id} is no longer in {self._src.uri}")
-            with store_errors(self._dst.uri, dst, "writing to the object store"):
-                dst.write_bytes(key, data)
+            self._write(kind, object_id, data, packs)
             return len(data)
         if kind is not Kind.MANIFEST and size > STREAM_ABOVE:
             blocks = blob_blocks(src, object_id, kind)  # raises CorruptObject at its end
@@ -357,6 +381,13 @@ class _Copier:
             decode_manifest(object_id, data, src.location(key))
         elif digest(data) != object_id:
             raise corrupt(object_id, src.location(key))
-        with store_errors(self._dst.uri, dst, "writing to the object store"):
-            dst.write_bytes(key, data)
+        self._write(kind, object_id, data, packs if kind is Kind.BLOB else None)
         return len(data)
+
+    def _write(self, kind: Kind, object_id: str, data: bytes, packs: PackWriter | None) -> None:
+        """Store verified bytes in the destination: in ``packs`` if given, else as they were."""
+        with store_errors(self._dst.uri, self._dst._backend, "writing to the object store"):
+            if packs is not None and (self.pack_only is None or object_id in self.pack_only):
+                packs.put_verified(object_id, data)
+            else:
+                self._dst._backend.write_bytes(key_for(kind, object_id), data)
