@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import subprocess
 import time
 import tomllib
@@ -72,6 +73,9 @@ class Tool(ABC):
     def untimed(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
         run(self.argv(*args), cwd, env or self.env, self.log, timed=False)
 
+    def forget_state(self) -> None:  # noqa: B027 - most tools keep nothing outside
+        """Drop what the tool keeps outside its repositories (before a new one)."""
+
     def init_repo(self, repo: Path) -> None:
         """A fresh git repository with the tool initialised and nothing else."""
         repo.mkdir(parents=True, exist_ok=True)
@@ -119,6 +123,10 @@ class Dvc(Tool):
     def init_repo(self, repo: Path) -> None:
         super().init_repo(repo)
         self.untimed(repo, "config", "core.autostage", "false")
+
+    def forget_state(self) -> None:
+        """DVC keeps its hash and index databases in the site cache, not in the repository."""
+        shutil.rmtree(self.env["DVC_SITE_CACHE_DIR"], ignore_errors=True)
 
     def remote_argvs(self, url: str) -> list[list[str]]:
         return [self.argv("remote", "add", "-d", "store", url)]

@@ -200,6 +200,7 @@ def _fresh_repo(side: Side, number: int) -> None:
     old = side.repo
     shutil.rmtree(side.tool.cache_dir(old, side.tool.env), ignore_errors=True)
     shutil.rmtree(side.root / "remote", ignore_errors=True)
+    side.tool.forget_state()
     side.repo = side.root / f"repo-{number}"
     side.tool.init_repo(side.repo)
     side.tool.set_remote(side.repo, side.root / "remote")

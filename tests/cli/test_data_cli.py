@@ -182,3 +182,38 @@ def test_fast_status_entry_says_what_the_full_cli_says(work: Path, tmp_path: Pat
     assert json.loads(_ok(_entry(work, "data", "status", "--json", home=home)))[0]["added"]
     assert "Usage" in _ok(_entry(work, "data", "status", "--help", home=home))
     assert "Remote" in _ok(_entry(work, "data", "remote", "add", "r", "../r", home=home))
+
+
+def _full_cli(cwd: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """The Typer CLI itself, past the entry point's fast lanes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
+    env.update(LOOPML_HOME=str(home), COLUMNS="200")
+    code = "import sys; from loopml.cli import main; sys.argv[0] = 'loopml'; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, "data", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def test_fast_add_entry_says_and_does_what_the_full_cli_does(work: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _fails(_entry(work, "data", "add", "x.csv", home=home), "run `loopml data init`")
+    _ok(_cli(work, "init", home=home))
+    for name in ("a.csv", "b.csv"):
+        (work / name).write_text(f"{name}\n1,2\n")
+    fast = _ok(_entry(work, "data", "add", "a.csv", home=home))
+    full = _ok(_full_cli(work, "add", "b.csv", home=home))
+    assert fast.replace("a.csv", "b.csv") == full
+    assert fast == "Added a.csv (1 files, 10 bytes). Commit a.csv.loopml with git.\n"
+    assert (work / "a.csv.loopml").is_file() and "a.csv" in (work / ".gitignore").read_text()
+    # Refusals read the same both ways: one red line, exit 1, no traceback.
+    for run in (_entry, _full_cli):
+        args = ("data", "add", "missing.csv") if run is _entry else ("add", "missing.csv")
+        _fails(run(work, *args, home=home), "missing.csv does not exist")
+    # Options go to the full CLI.
+    pointers = json.loads(_ok(_entry(work, "data", "add", "--json", "a.csv", home=home)))
+    assert pointers[0]["size"] == 10
+    assert "Usage" in _ok(_entry(work, "data", "add", "--help", home=home))

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 
-import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -29,10 +28,17 @@ def fails_cleanly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except LoopmlError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+            import typer  # here: the fast lanes import this module without the CLI framework
+
+            print_error(exc)
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def print_error(exc: LoopmlError) -> None:
+    """The one red line every command prints for a refused request."""
+    err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
 
 
 def _plain(value: Any) -> Any:

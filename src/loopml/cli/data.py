@@ -8,21 +8,18 @@ does not use. Long work shows Rich progress bars on stderr.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 
-from loopml.cli._output import console, err_console, fails_cleanly, print_json, print_table
+from loopml.cli._data_add import add_and_report
+from loopml.cli._data_progress import progress_bars, say
+from loopml.cli._output import err_console, fails_cleanly, print_json, print_table
 
 if TYPE_CHECKING:  # services (and rich.progress) load inside the commands
-    from rich.progress import Progress, TaskID
-
     from loopml.data._checkout import CheckoutReport
     from loopml.data._repo import DataRepo
     from loopml.data._status import DataStatus
@@ -37,68 +34,6 @@ JOBS_OPTION = typer.Option(8, "--jobs", "-j", min=1, max=128, help="Parallel tra
 TARGETS_ARGUMENT = typer.Argument(None, help="Tracked paths (default: every tracked path).")
 
 
-class RichProgress:
-    """The :class:`loopml.data.Progress` protocol drawn as Rich bars on stderr (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._bars: Progress | None = None
-        self._task: TaskID | None = None
-
-    def start(self, description: str, total: int | None, unit: str = "files") -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TransferSpeedColumn,
-        )
-
-        with self._lock:
-            self._close()
-            columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
-            if unit in ("bytes", "B"):
-                columns += [DownloadColumn(), TransferSpeedColumn()]
-            else:
-                columns += [MofNCompleteColumn(), TextColumn(unit)]
-            columns.append(TimeElapsedColumn())
-            self._bars = Progress(*columns, console=err_console, transient=True)
-            self._bars.start()
-            self._task = self._bars.add_task(escape(description), total=total)
-
-    def advance(self, amount: int = 1) -> None:
-        with self._lock:
-            if self._bars is not None and self._task is not None:
-                self._bars.advance(self._task, amount)
-
-    def finish(self) -> None:
-        with self._lock:
-            self._close()
-
-    def _close(self) -> None:
-        if self._bars is not None:
-            self._bars.stop()
-            self._bars = None
-            self._task = None
-
-    def __enter__(self) -> RichProgress:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.finish()
-
-
-@contextmanager
-def _progress() -> Iterator[RichProgress]:
-    with RichProgress() as progress:
-        yield progress
-
-
 def _repo() -> DataRepo:
     from loopml.data._repo import DataRepo
 
@@ -107,10 +42,6 @@ def _repo() -> DataRepo:
 
 def _paths(values: list[Path] | None) -> list[Path] | None:
     return list(values) if values else None
-
-
-def _say(message: str) -> None:
-    console.print(escape(message), highlight=False)
 
 
 # -- init, add, status ---------------------------------------------------------------------
@@ -127,7 +58,7 @@ def init(
     repo = DataRepo.init(path)
     # Resolving the cache here also remembers it in the repository's state, so the
     # first `add` does not load the platform settings (pydantic, ~0.1 s) again.
-    _say(
+    say(
         f"Initialised a loopml data repository in {repo.root}; commit .loopml/ with git. "
         f"Data is cached in {repo.cache_root}."
     )
@@ -140,19 +71,7 @@ def add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Store files or folders in the cache and write PATH.loopml pointer files for git."""
-    from loopml.data._add import add as add_paths
-
-    repo = _repo()
-    with _progress() as progress:
-        pointers = add_paths(repo, paths, progress=progress)
-    if as_json:
-        print_json(pointers)
-        return
-    for path, pointer in zip(paths, pointers, strict=False):
-        _say(
-            f"Added {path} ({pointer.files} files, {pointer.size:,} bytes). "
-            f"Commit {path}.loopml with git."
-        )
+    add_and_report(paths, as_json=as_json)
 
 
 @app.command("status")
@@ -193,7 +112,7 @@ def _plain(entry: Any) -> dict[str, Any]:
 
 def _print_status(result: DataStatus) -> None:
     for line in result.summary_lines():
-        _say(line)
+        say(line)
 
 
 # -- checkout, diff, log ---------------------------------------------------------------------
@@ -241,7 +160,7 @@ def checkout(
 
         selected = [repo.relpath(t) for t in targets] or None
         pointers = pointers_at(repo, revision, targets=selected)
-    with _progress() as progress:
+    with progress_bars() as progress:
         report = data_checkout(
             repo, targets or None, pointers=pointers, force=force, progress=progress
         )
@@ -256,12 +175,12 @@ def checkout(
 def _print_checkout(report: CheckoutReport, revision: str | None) -> None:
     where = f" at {revision}" if revision else ""
     if report.restored:
-        _say(
+        say(
             f"Restored {', '.join(report.restored)}{where} ({report.files_placed} files placed, "
             f"{report.files_removed} removed)."
         )
     elif not report.missing:
-        _say(f"Data is already up to date{where}.")
+        say(f"Data is already up to date{where}.")
     for path, missing in report.missing.items():
         err_console.print(
             escape(
@@ -290,24 +209,24 @@ def diff(
         print_json(result)
         return
     if result.empty:
-        _say(f"No data changes from {result.a} to {result.b}.")
+        say(f"No data changes from {result.a} to {result.b}.")
         return
-    _say(f"Data changes from {result.a} to {result.b}:")
+    say(f"Data changes from {result.a} to {result.b}:")
     for change in result.changes:
         size = change.new_size if change.new_size is not None else change.old_size
-        _say(f"  {change.status:<9} {change.path} ({size:,} bytes)")
+        say(f"  {change.status:<9} {change.path} ({size:,} bytes)")
         if change.table is not None:
             t = change.table
             if t.rows_before != t.rows_after:
-                _say(f"            rows: {t.rows_before} -> {t.rows_after}")
+                say(f"            rows: {t.rows_before} -> {t.rows_after}")
             for column in t.columns_added:
-                _say(f"            column added: {column}")
+                say(f"            column added: {column}")
             for column in t.columns_removed:
-                _say(f"            column removed: {column}")
+                say(f"            column removed: {column}")
             for typed in t.types_changed:
-                _say(f"            column {typed.column}: {typed.old} -> {typed.new}")
+                say(f"            column {typed.column}: {typed.old} -> {typed.new}")
         if change.table_error:
-            _say(f"            (table not summarised: {change.table_error})")
+            say(f"            (table not summarised: {change.table_error})")
 
 
 @app.command("log")
@@ -348,7 +267,7 @@ def _transfer(
     run: Callable[..., Any], targets: list[Path], remote: str, jobs: int, **extra: Any
 ) -> Any:
     """Run a push, fetch or pull of ``targets`` with a progress display; its report."""
-    with _progress() as progress:
+    with progress_bars() as progress:
         return run(_repo(), _paths(targets), remote=remote, jobs=jobs, progress=progress, **extra)
 
 
@@ -356,9 +275,7 @@ def _print_transfer(verb: str, report: Any, as_json: bool) -> None:
     if as_json:
         print_json(report)
         return
-    _say(
-        f"{verb} {report.copied} objects ({report.bytes:,} bytes); {report.skipped} already there."
-    )
+    say(f"{verb} {report.copied} objects ({report.bytes:,} bytes); {report.skipped} already there.")
     problems = [
         (list(getattr(report, "missing", []) or []), "were in neither store"),
         (list(getattr(report, "corrupt", []) or []), "are damaged and were not copied"),
@@ -438,18 +355,18 @@ def verify(remote: str = REMOTE_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Re-hash the cached objects the pointers need; re-fetch damaged ones from a remote."""
     from loopml.data._verify import verify as data_verify
 
-    with _progress() as progress:
+    with progress_bars() as progress:
         report = data_verify(_repo(), remote=remote, progress=progress)
     if as_json:
         print_json({"ok": report.ok, **_fields(report)})
     else:
-        _say(f"Verified {report.checked} objects ({report.bytes:,} bytes).")
+        say(f"Verified {report.checked} objects ({report.bytes:,} bytes).")
         for label, ids in (("corrupt", report.corrupt), ("missing", report.missing)):
             for object_id in ids:
                 fixed = " (re-fetched)" if object_id in report.repaired else ""
-                _say(f"  {label}: {object_id}{fixed}")
+                say(f"  {label}: {object_id}{fixed}")
         if report.files_in_doubt:
-            _say(
+            say(
                 f"{report.files_in_doubt} workspace files shared damaged bytes: restore them "
                 "with `loopml data checkout --force`"
             )
@@ -493,7 +410,7 @@ def gc(
         print_json(report)
         return
     verb = "Would delete" if dry_run else "Deleted"
-    _say(f"{verb} {report.deleted} objects ({report.freed_bytes:,} bytes); kept {report.kept}.")
+    say(f"{verb} {report.deleted} objects ({report.freed_bytes:,} bytes); kept {report.kept}.")
 
 
 # -- remotes ---------------------------------------------------------------------------------
@@ -542,7 +459,7 @@ def remote_add(
                 default_remote=name if make_default else config.default_remote,
             )
         )
-    _say(f"Remote {name} -> {url}{' (default)' if make_default else ''}.")
+    say(f"Remote {name} -> {url}{' (default)' if make_default else ''}.")
 
 
 @remote_app.command("list")
@@ -565,7 +482,7 @@ def remote_list(as_json: bool = JSON_OPTION) -> None:
         )
         return
     if not remotes:
-        _say("No remotes: add one with `loopml data remote add NAME URL`.")
+        say("No remotes: add one with `loopml data remote add NAME URL`.")
         return
     print_table(
         "Remotes",
@@ -595,7 +512,7 @@ def remote_remove(name: str = typer.Argument(..., help="The remote to forget."))
         remotes = {k: v for k, v in config.remotes.items() if k != name}
         default = None if config.default_remote == name else config.default_remote
         repo.save_config(replace(config, remotes=remotes, default_remote=default))
-    _say(f"Removed remote {name}.")
+    say(f"Removed remote {name}.")
 
 
 @remote_app.command("default")
@@ -610,11 +527,11 @@ def remote_default(
     repo = _repo()
     if name is None and not unset:
         current = repo.config().default_remote
-        _say(current if current else "No default remote.")
+        say(current if current else "No default remote.")
         return
     with repo.lock():
         config = repo.config()
         if name is not None:
             repo.remote(name)
         repo.save_config(replace(config, default_remote=None if unset else name))
-    _say("No default remote." if unset else f"Default remote: {name}.")
+    say("No default remote." if unset else f"Default remote: {name}.")
