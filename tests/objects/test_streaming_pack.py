@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from loopml.core.hashing import hash_bytes
+from loopml.objects import _streaming_pack as streaming_pack
 from loopml.objects._fs import LocalBackend
 from loopml.objects._packs import PackIndex, pack_key
 from loopml.objects._streaming_pack import BLOCK, SEGMENT, SEGMENTS, StreamingPack
@@ -115,3 +116,19 @@ def test_nothing_new_leaves_no_pack_and_an_abort_leaves_no_file(tmp_path: Path) 
     aborted.abort()
     assert [p for p in (tmp_path / "packs").iterdir()] == []
     assert not os.path.exists(backend.location(pack_key(aborted._name)))
+
+
+def test_threads_waiting_for_a_segment_buffer_take_fresh_places(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two buffers for eight threads, most puts wait; none may reuse a stale offset."""
+    monkeypatch.setattr(streaming_pack, "SEGMENTS", 2)
+    rng = random.Random(3)
+    contents = [rng.randbytes(rng.randrange(SEGMENT // 3, SEGMENT)) for _ in range(48)]
+    backend = LocalBackend(str(tmp_path))
+    pack = StreamingPack(backend, PackIndex(backend), _never)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda data: pack.put(hash_bytes(data), memoryview(data)), contents))
+    assert pack._allocated <= 2
+    pack.finish()
+    _assert_reads_back(tmp_path, contents)
