@@ -33,7 +33,7 @@ import mmap
 import os
 import secrets
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from loopml.objects._fs import TEMP_PREFIX, LocalBackend, storage_errors
 from loopml.objects._packs import HasContent, PackIndex, encode_index, index_key, pack_key
@@ -116,9 +116,7 @@ class StreamingPack:
         has returned.
         """
         try:
-            for write in self._writes:
-                with contextlib.suppress(BaseException):  # recorded in self._error
-                    write.result()
+            wait(self._writes)  # a failed write is recorded in self._error
             self._raise_if_failed()
             for segment in list(self._open.values()):  # only the last one can be left
                 self._open.pop(segment.number)
