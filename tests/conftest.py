@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -15,9 +13,9 @@ import loopml as lm
 from loopml.core.settings import Settings
 from loopml.store import SqlTrackingStore
 from loopml.tracking import Client, get_client
+from postgres_support import fresh_postgres_database
 from s3_server import S3Server, moto_server
 
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 _TABLES = ", ".join(
     (
         "experiment_tags",
@@ -88,14 +86,8 @@ def s3_server() -> Iterator[S3Server]:
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session (one per xdist worker)."""
-    name = f"loopml_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("loopml_test") as uri:
+        yield uri
 
 
 def _reset_postgres(uri: str) -> None:

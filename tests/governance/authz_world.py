@@ -16,7 +16,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
@@ -34,12 +32,12 @@ from loopml.core.settings import Settings
 from loopml.governance import Governance
 from loopml.server._app import create_app
 from loopml.tracking import Client
+from postgres_support import fresh_postgres_database
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("none", "viewer", "editor", "maintainer", "wsadmin")
 ROLE_IN_A = {"viewer": "viewer", "editor": "editor", "maintainer": "maintainer", "wsadmin": "admin"}
 USERS = (*ROLES, "root")
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -107,14 +105,8 @@ def _database(store: str, home: Path) -> Iterator[str]:
     if store == "sqlite":
         yield f"sqlite:///{home / 'loopml.db'}"
         return
-    name = f"loopml_authz_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("loopml_authz") as uri:
+        yield uri
 
 
 @contextmanager
