@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,19 @@ def raw(target: Target) -> RawStorage:
 def make_store(target: Target) -> Callable[..., ObjectStore]:
     """Open (another) store at the same location, e.g. with another threshold."""
     return target.open
+
+
+@pytest.fixture
+def tmpfs_dir(tmp_path: Path) -> Iterator[Path]:
+    """A fresh directory on tmpfs (/dev/shm), whose direct I/O differs from ext4's."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir():
+        pytest.skip("no tmpfs at /dev/shm")
+    root = shm / f"loopml-{os.getpid()}-{tmp_path.name}"
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

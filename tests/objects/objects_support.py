@@ -28,6 +28,19 @@ def assert_info(info: Any, object_id: str, size: int) -> None:
         assert info.chunked
 
 
+def assert_packed(root: Path, contents: list[bytes]) -> None:
+    """Every one of ``contents`` reads back exactly from the packs under ``root`` (as on disk)."""
+    from loopml.core.hashing import hash_bytes
+    from loopml.objects._fs import LocalBackend
+    from loopml.objects._packs import PackIndex
+
+    index = PackIndex(LocalBackend(str(root)))  # a new reader: what is on disk
+    for data in contents:
+        found = index.find(hash_bytes(data))
+        assert found is not None
+        assert index.read(hash_bytes(data), found) == data
+
+
 def object_key(kind: str, object_id: str) -> str:
     """Where the layout puts an object (``blobs/ab/cdef...``)."""
     return f"{kind}/{object_id[:2]}/{object_id[2:]}"

@@ -12,19 +12,18 @@ from __future__ import annotations
 import fcntl
 import os
 import random
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from objects_support import assert_packed
 
 from loopml.core.hashing import hash_bytes
 from loopml.objects import _streaming_pack as streaming_pack
 from loopml.objects._fs import LocalBackend
+from loopml.objects._pack_file import BLOCK
 from loopml.objects._packs import PackIndex, pack_key
-from loopml.objects._streaming_pack import BLOCK, SEGMENT, SEGMENTS, StreamingPack
-
-SHM = Path("/dev/shm")
+from loopml.objects._streaming_pack import SEGMENT, SEGMENTS, StreamingPack
 
 
 def _never(object_id: str, size: int) -> bool:
@@ -49,11 +48,7 @@ def _fill(root: Path, contents: list[bytes]) -> tuple[StreamingPack, PackIndex]:
 
 
 def _assert_reads_back(root: Path, contents: list[bytes]) -> None:
-    index = PackIndex(LocalBackend(str(root)))  # a new reader: what is on disk
-    for data in contents:
-        found = index.find(hash_bytes(data))
-        assert found is not None
-        assert index.read(hash_bytes(data), found) == data
+    assert_packed(root, contents)
     packs = list((root / "packs").glob("*.pack"))
     assert len(packs) == 1 and packs[0].stat().st_size == sum(map(len, contents))
 
@@ -67,17 +62,12 @@ def test_a_pack_filled_by_many_threads_reads_back_exactly(tmp_path: Path) -> Non
     assert not [p for p in (tmp_path / "packs").iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.skipif(not SHM.is_dir(), reason="no tmpfs at /dev/shm")
-def test_a_pack_on_tmpfs_reads_back_too(tmp_path: Path) -> None:
+def test_a_pack_on_tmpfs_reads_back_too(tmpfs_dir: Path) -> None:
     """tmpfs refused direct I/O before Linux 6.6 and takes it (as a no-op) since."""
-    root = SHM / f"loopml-{os.getpid()}-{tmp_path.name}"
-    try:
-        contents = _contents(12, seed=2)
-        pack, _ = _fill(root, contents)
-        pack.finish()
-        _assert_reads_back(root, contents)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    contents = _contents(12, seed=2)
+    pack, _ = _fill(tmpfs_dir, contents)
+    pack.finish()
+    _assert_reads_back(tmpfs_dir, contents)
 
 
 def test_a_write_refused_for_direct_io_is_done_through_the_cache(tmp_path: Path) -> None:
@@ -87,10 +77,10 @@ def test_a_write_refused_for_direct_io_is_done_through_the_cache(tmp_path: Path)
     )
     try:
         direct = getattr(os, "O_DIRECT", 0)
-        if not direct or not fcntl.fcntl(pack._fd, fcntl.F_GETFL) & direct:
+        if not direct or not fcntl.fcntl(pack.file._fd, fcntl.F_GETFL) & direct:
             pytest.skip("this filesystem has no direct I/O")
-        pack._pwrite(memoryview(b"x" * 100)[1:], 3)  # unaligned address, length and offset
-        assert not fcntl.fcntl(pack._fd, fcntl.F_GETFL) & direct
+        pack.file.write_at(memoryview(b"x" * 100)[1:], 3)  # unaligned address, length and offset
+        assert not fcntl.fcntl(pack.file._fd, fcntl.F_GETFL) & direct
     finally:
         pack.abort()
 
@@ -115,7 +105,7 @@ def test_nothing_new_leaves_no_pack_and_an_abort_leaves_no_file(tmp_path: Path) 
     aborted.put("ab" * 32, memoryview(os.urandom(SEGMENT * 2 + 1)))
     aborted.abort()
     assert [p for p in (tmp_path / "packs").iterdir()] == []
-    assert not os.path.exists(backend.location(pack_key(aborted._name)))
+    assert not os.path.exists(backend.location(pack_key(aborted.file._name)))
 
 
 def test_threads_waiting_for_a_segment_buffer_take_fresh_places(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import mmap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -26,6 +27,8 @@ from loopml.core.errors import CorruptObject, InvalidArgument
 from loopml.core.hashing import is_hash
 
 ReadInto = Callable[[memoryview], int]
+Buffer = bytearray | mmap.mmap
+"""A writable buffer a stream is read into: an ``mmap`` is page-aligned, as direct I/O needs."""
 MANIFEST_VERSION = 1
 
 
@@ -132,7 +135,7 @@ class Fill:
     fill can start before the previous one is cut.
     """
 
-    buffer: bytearray
+    buffer: Buffer
     reserve: int
     size: int
     eof: bool
@@ -145,10 +148,12 @@ class Batch:
     ``fresh`` is the part of ``data`` read from the stream for this buffer
     (the rest was carried over from the previous one), so hashing every
     batch's ``fresh`` in order hashes the whole content exactly once.
-    ``buffer`` is the fill's buffer (None for a ``head`` cut on its own).
+    ``buffer`` is the fill's buffer (None for a ``head`` cut on its own), and
+    ``data`` starts at its byte ``start``.
     """
 
-    buffer: bytearray | None
+    buffer: Buffer | None
+    start: int
     data: memoryview
     lengths: list[int]
     fresh: memoryview
@@ -164,7 +169,7 @@ class Batch:
 def read_fills(
     readinto: ReadInto,
     params: ChunkParams = DEFAULT_PARAMS,
-    allocate: Callable[[int], bytearray] = bytearray,
+    allocate: Callable[[int], Buffer] = bytearray,
 ) -> Iterator[Fill]:
     """Read a stream into buffers of ``params.buffer_size`` new bytes, the last one ``eof``.
 
@@ -204,7 +209,7 @@ def cut_fills(
         # Too large to carry into a fill's reserve: cut it on its own first.
         lengths = chunk_lengths(carry, params)
         lengths.pop()  # the stream goes on: the last chunk may continue there
-        yield Batch(None, carry, lengths, carry)
+        yield Batch(None, 0, carry, lengths, carry)
         carry = carry[sum(lengths) :]
         fresh_from_carry = False
     for fill in fills:
@@ -217,7 +222,7 @@ def cut_fills(
         if not fill.eof:
             lengths.pop()  # may have been cut by the end of the buffer, not the content
         fresh = data if fresh_from_carry else view[fill.reserve : fill.reserve + fill.size]
-        yield Batch(fill.buffer, data, lengths, fresh)
+        yield Batch(fill.buffer, start, data, lengths, fresh)
         if fill.eof:
             return
         carry = data[sum(lengths) :]

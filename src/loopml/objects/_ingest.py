@@ -5,24 +5,27 @@ it, cutting it (FastCDC), hashing it twice (the whole content for its id,
 each chunk for the chunk's id) and writing every chunk. Only the cutting
 holds the GIL; reads, BLAKE3 and file writes release it. So the calling
 thread only cuts, one buffer after another, while a thread reads the next
-buffer, a thread hashes the whole content (in order) and a pool hashes and
-writes chunks: the steps overlap on every core.
+buffer, a thread hashes the whole content (in order) and a pool stores the
+cut batches (hashes and writes their chunks): the steps overlap on every
+core.
 
-Buffers are recycled: at most ``IN_FLIGHT + 2`` are alive, and a buffer is
-read into again only when every task using it has finished. Recycling also
-spares the page faults of fresh allocations, a noticeable share of the cost
-at these speeds.
+Buffers are page-aligned (``mmap``), so a pack can be written straight from
+them (:mod:`._buffer_pack`), and recycled: at most ``IN_FLIGHT + 2`` are
+alive, and a buffer is read into again only when every task using it has
+finished. Recycling also spares the page faults of fresh allocations, a
+noticeable share of the cost at these speeds.
 """
 
 from __future__ import annotations
 
+import mmap
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from loopml.objects._chunking import ChunkParams, ReadInto, cut_fills, read_fills
+from loopml.objects._chunking import Batch, Buffer, ChunkParams, ReadInto, cut_fills, read_fills
 from loopml.objects._parallel import prefetched
 from loopml.objects._reader import BackgroundHasher
 
@@ -30,6 +33,8 @@ IN_FLIGHT = 3
 """Batches being hashed and written at once, beside one being cut and one being read."""
 
 PutChunk = Callable[[memoryview], str]
+PutBatch = Callable[[Batch], list[str]]
+"""Stores the chunks of a batch (thread-safe); returns their ids, in order."""
 
 
 @dataclass(frozen=True)
@@ -42,27 +47,22 @@ class Ingested:
 
 
 def ingest(
-    readinto: ReadInto,
-    head: bytes | memoryview,
-    params: ChunkParams,
-    put_chunk: PutChunk,
-    *,
-    threads: int,
+    readinto: ReadInto, head: bytes | memoryview, params: ChunkParams, put_batch: PutBatch
 ) -> Ingested:
     """Cut the stream (``head``, then ``readinto`` until it returns 0) and store its chunks.
 
-    ``put_chunk`` stores one chunk and returns its id; it is called from
-    ``threads`` worker threads at once. The first error (of reading or of a
-    ``put_chunk``, in content order) is raised once the running tasks have
-    stopped; chunks already stored stay stored (they are valid objects, and
-    a retry skips them).
+    ``put_batch`` stores the chunks of one cut buffer and returns their ids;
+    up to ``IN_FLIGHT`` calls run at once, on other threads. The first error
+    (of reading or of a ``put_batch``, in content order) is raised once the
+    running tasks have stopped; chunks already stored stay stored (they are
+    valid objects, and a retry skips them).
     """
     sizes: list[int] = []
-    chunk_futures: list[Future[str]] = []
-    # Batches being hashed and written; appended by this thread, recycled by the reader.
-    in_flight: deque[tuple[bytearray, list[Future[Any]]]] = deque()
+    batch_futures: list[Future[list[str]]] = []
+    # Batches being hashed and stored; appended by this thread, recycled by the reader.
+    in_flight: deque[tuple[Buffer, list[Future[Any]]]] = deque()
 
-    def allocate(size: int) -> bytearray:
+    def allocate(size: int) -> Buffer:
         # Never the newest batch: its last chunk is copied into the next buffer.
         if len(in_flight) >= IN_FLIGHT:
             buffer, futures = in_flight.popleft()
@@ -70,27 +70,38 @@ def ingest(
                 future.result()
             if len(buffer) >= size:
                 return buffer
-        return bytearray(size)
+        return mmap.mmap(-1, size)  # page-aligned, as direct writes from it need
 
     with (
         BackgroundHasher(behind=IN_FLIGHT) as whole,
-        ThreadPoolExecutor(threads, thread_name_prefix="loopml-chunks") as workers,
+        ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="loopml-chunks") as workers,
     ):
         try:
             with prefetched(read_fills(readinto, params, allocate)) as fills:
                 for batch in cut_fills(fills, head, params):
-                    futures: list[Future[Any]] = [whole.update(batch.fresh)]
-                    for chunk in batch.chunks():
-                        sizes.append(len(chunk))
-                        future = workers.submit(put_chunk, chunk)
-                        chunk_futures.append(future)
-                        futures.append(future)
+                    sizes.extend(batch.lengths)
+                    hashed = whole.update(batch.fresh)
+                    stored = workers.submit(put_batch, batch)
+                    batch_futures.append(stored)
                     if batch.buffer is not None:
-                        in_flight.append((batch.buffer, futures))
-            chunk_ids = [future.result() for future in chunk_futures]
+                        in_flight.append((batch.buffer, [hashed, stored]))
+            chunk_ids = [chunk_id for future in batch_futures for chunk_id in future.result()]
         except BaseException:
-            for future in chunk_futures:
+            for future in batch_futures:
                 future.cancel()
             raise
         object_id = whole.hexdigest()
     return Ingested(object_id, sum(sizes), list(zip(chunk_ids, sizes, strict=True)))
+
+
+def chunk_by_chunk(put_chunk: PutChunk, pool: Executor) -> PutBatch:
+    """A :data:`PutBatch` storing each chunk with ``put_chunk``, in parallel on ``pool``.
+
+    For stores whose writes are one request per chunk (a remote): many
+    requests in flight hide their latency.
+    """
+
+    def put_batch(batch: Batch) -> list[str]:
+        return list(pool.map(put_chunk, batch.chunks()))
+
+    return put_batch

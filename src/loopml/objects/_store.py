@@ -6,10 +6,12 @@ import io
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from loopml.core.errors import InvalidArgument, NotFound, StorageError
+from loopml.objects._buffer_pack import BufferPack
 from loopml.objects._chunking import (
     DEFAULT_PARAMS,
     ChunkParams,
@@ -22,7 +24,7 @@ from loopml.objects._chunking import (
 )
 from loopml.objects._fs import IO_BLOCK, Backend, LocalBackend, open_local_file, write_local_file
 from loopml.objects._gc import GcReport, collect_garbage
-from loopml.objects._ingest import ingest
+from loopml.objects._ingest import chunk_by_chunk, ingest
 from loopml.objects._layout import Kind, check_id, id_from_key, key_for
 from loopml.objects._packer import Packer
 from loopml.objects._packs import PACKABLE, PackIndex, read_small_file
@@ -36,7 +38,6 @@ from loopml.objects._reader import (
     new_hasher,
     read_verified,
 )
-from loopml.objects._streaming_pack import StreamingPack
 from loopml.objects._tree import Tree, TreeEntry, check_entries, decode_tree, encode_tree
 
 MEMORY_LIMIT = 64 * 1024 * 1024
@@ -380,7 +381,9 @@ class ObjectStore:
 
     def _put_chunked_stream(self, readinto: ReadInto, head: bytes = b"") -> BlobInfo:
         threads = worker_threads(self._backend.io_threads)
-        content = ingest(readinto, head, self._params, self._put_chunk, threads=threads)
+        with ThreadPoolExecutor(threads, thread_name_prefix="loopml-put") as pool:
+            put_batch = chunk_by_chunk(self._put_chunk, pool)
+            content = ingest(readinto, head, self._params, put_batch)
         return self._put_manifest(content.id, content.chunks)
 
     def _put_chunked_packed(self, readinto: ReadInto) -> BlobInfo:
@@ -390,16 +393,9 @@ class ObjectStore:
         before the manifest names its chunks.
         """
         assert isinstance(self._backend, LocalBackend)
-        pack = StreamingPack(self._backend, self._packs, self._has_content)
-
-        def put_chunk(chunk: memoryview) -> str:
-            chunk_id = digest(chunk)
-            pack.put(chunk_id, chunk)
-            return chunk_id
-
+        pack = BufferPack(self._backend, self._packs, self._has_content)
         try:
-            threads = worker_threads(self._backend.io_threads)
-            content = ingest(readinto, b"", self._params, put_chunk, threads=threads)
+            content = ingest(readinto, b"", self._params, pack.put_batch)
             pack.finish()
         except BaseException:
             pack.abort()
