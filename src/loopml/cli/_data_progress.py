@@ -2,20 +2,22 @@
 
 Kept free of Typer, so that the entry point's fast lanes (``loopml data
 status`` and ``add``, see :mod:`loopml._entry`) print exactly what the
-commands print without loading the CLI framework.
+commands print without loading the CLI framework; and Rich is loaded only
+to draw on a terminal: bars on stderr when it is one, lines on stdout when
+it is one (elsewhere a line is printed as it is, unwrapped, for scripts).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.markup import escape
-
-from loopml.cli._output import console, err_console
+from loopml.cli import _output
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -30,6 +32,9 @@ class RichProgress:
         self._task: TaskID | None = None
 
     def start(self, description: str, total: int | None, unit: str = "files") -> None:
+        if not _draws_on(sys.stderr):
+            return  # nothing would be drawn: spare loading Rich and its refresh thread
+        from rich.markup import escape
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -49,7 +54,7 @@ class RichProgress:
             else:
                 columns += [MofNCompleteColumn(), TextColumn(unit)]
             columns.append(TimeElapsedColumn())
-            self._bars = Progress(*columns, console=err_console, transient=True)
+            self._bars = Progress(*columns, console=_output.err_console, transient=True)
             self._bars.start()
             self._task = self._bars.add_task(escape(description), total=total)
 
@@ -86,4 +91,18 @@ def progress_bars() -> Iterator[RichProgress]:
 
 def say(message: str) -> None:
     """Print ``message`` as it is (no Rich markup, no highlighting) on stdout."""
-    console.print(escape(message), highlight=False)
+    if not _draws_on(sys.stdout):
+        print(message)
+        return
+    from rich.markup import escape
+
+    _output.console.print(escape(message), highlight=False)
+
+
+def _draws_on(stream: TextIO) -> bool:
+    """Whether Rich would treat ``stream`` as a terminal (its ``FORCE_TERMINAL`` included)."""
+    forced = os.environ.get("FORCE_TERMINAL")
+    if forced is not None:
+        return forced.lower() not in ("", "0", "false", "no")
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
