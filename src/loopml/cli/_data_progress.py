@@ -5,6 +5,8 @@ status`` and ``add``, see :mod:`loopml._entry`) print exactly what the
 commands print without loading the CLI framework; and Rich is loaded only
 to draw on a terminal: bars on stderr when it is one, lines on stdout when
 it is one (elsewhere a line is printed as it is, unwrapped, for scripts).
+Whether a stream is a terminal is decided by Rich's rules (``TTY_COMPATIBLE``
+and ``FORCE_COLOR`` override ``isatty``).
 """
 
 from __future__ import annotations
@@ -100,9 +102,15 @@ def say(message: str) -> None:
 
 
 def _draws_on(stream: TextIO) -> bool:
-    """Whether Rich would treat ``stream`` as a terminal (its ``FORCE_TERMINAL`` included)."""
-    forced = os.environ.get("FORCE_TERMINAL")
-    if forced is not None:
-        return forced.lower() not in ("", "0", "false", "no")
+    """Whether Rich would take ``stream`` for a terminal (``Console.is_terminal``'s rules)."""
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color != ""
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
