@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def new_run_id() -> str:
     """A fresh random run id, the same form MLflow uses (uuid4 hex)."""
-    return uuid.uuid4().hex
+    return new_run_ids(1)[0]
 
 
 def new_run_ids(count: int) -> list[str]:
     """``count`` fresh run ids (uuid4 hex) from one read of the random source.
 
     For bulk run creation: ``uuid4()`` reads the random source once per id,
-    which is most of its cost.
+    which is most of its cost. Made here rather than with :mod:`uuid`, whose
+    import (it loads :mod:`platform`) every command would pay.
     """
     raw = bytearray(os.urandom(16 * count))
     ids = []
@@ -30,8 +30,8 @@ def new_run_ids(count: int) -> list[str]:
 
 
 def new_id() -> str:
-    """A fresh random id for any other entity."""
-    return uuid.uuid4().hex
+    """A fresh random id for any other entity (uuid4 hex)."""
+    return new_run_ids(1)[0]
 
 
 def is_run_id(value: str) -> bool:

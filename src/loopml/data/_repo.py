@@ -8,7 +8,6 @@ models share their chunks; ``[core] cache`` in the config overrides it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from contextlib import AbstractContextManager
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loopml.core.errors import InvalidArgument, NotFound, StorageError
+from loopml.core.hashing import hash_bytes
 from loopml.data._config import Remote, RepoConfig, read_config, write_config
 from loopml.data._index import StatIndex
 from loopml.data._lock import repo_lock
@@ -60,7 +60,7 @@ def _environment_key() -> str:
         for name, value in os.environ.items()
         if name.upper().startswith("LOOPML_") or name == "HOME"
     )
-    return hashlib.blake2b(json.dumps(relevant).encode(), digest_size=16).hexdigest()
+    return hash_bytes(json.dumps(relevant).encode())[:32]
 
 
 class DataRepo:
