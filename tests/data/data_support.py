@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import subprocess
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from loopml.data._repo import DataRepo
+
+
+@dataclass
+class Recorder:
+    """A Progress that remembers every call (the protocol, implemented for real; thread-safe)."""
+
+    phases: list[tuple[str, int | None, str]] = field(default_factory=list)
+    advances: list[int] = field(default_factory=list)
+    finished: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def advanced(self) -> int:
+        return sum(self.advances)
+
+    def start(self, description: str, total: int | None, unit: str = "files") -> None:
+        self.phases.append((description, total, unit))
+
+    def advance(self, amount: int = 1) -> None:
+        with self._lock:
+            self.advances.append(amount)
+
+    def finish(self) -> None:
+        self.finished += 1
 
 
 def run_git(root: Path, *args: str) -> str:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from data_support import blob_path, make_folder, write_file
+from data_support import Recorder, blob_path, make_folder, write_file
 
 from loopml.core.errors import InvalidArgument, InvalidState, NotFound
 from loopml.core.settings import Settings
@@ -204,3 +204,18 @@ def test_bad_link_setting_is_refused(repo: DataRepo) -> None:
     (repo.meta / "config.toml").write_text('[core]\nlink = "symlink"\n')
     with pytest.raises(InvalidArgument, match="link must be one of reflink, hardlink, copy"):
         read_config(repo.meta / "config.toml")
+
+
+def test_add_reports_progress_in_bytes_and_a_large_file_while_it_is_read(repo: DataRepo) -> None:
+    """Small files count once stored; a chunked file's bytes count as they are read."""
+    big = os.urandom(40 * 1024 * 1024)  # above the 8 MiB threshold: stored chunked, read in parts
+    make_folder(repo.root / "data", {"a.txt": "aaa", "b.txt": "bb", "big.bin": big})
+    progress = Recorder()
+    add(repo, [Path("data")], progress=progress)
+    total = 3 + 2 + len(big)
+    assert progress.phases == [("Storing data", total, "bytes")]
+    assert progress.advanced == total and progress.finished == 1
+    assert len([n for n in progress.advances if n > 0]) >= 3  # big.bin: several reads
+    progress = Recorder()  # nothing changed: the files are not read, yet all are counted
+    add(repo, [Path("data")], progress=progress)
+    assert progress.advanced == total

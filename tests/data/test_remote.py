@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from data_git_support import commit, data_repo, git, remove, track, write
+from data_support import Recorder
 
 from loopml.core.errors import InvalidArgument, NotFound, StorageError
 from loopml.data._checkout import checkout
@@ -21,24 +21,6 @@ from loopml.objects import reachable
 from s3_server import BUCKET, S3Server
 
 MiB = 1024 * 1024
-
-
-@dataclass
-class Recorder:
-    """A Progress that remembers every call (the protocol, implemented for real)."""
-
-    phases: list[tuple[str, int | None, str]] = field(default_factory=list)
-    advanced: int = 0
-    finished: int = 0
-
-    def start(self, description: str, total: int | None, unit: str = "files") -> None:
-        self.phases.append((description, total, unit))
-
-    def advance(self, amount: int = 1) -> None:
-        self.advanced += amount
-
-    def finish(self) -> None:
-        self.finished += 1
 
 
 def _files() -> dict[str, bytes]:

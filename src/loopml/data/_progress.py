@@ -10,7 +10,11 @@ must be thread-safe), and ``finish`` when the phase ends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
+
+OnRead = Callable[[int], None]
+"""Told how many more bytes of a file were read (from the thread reading it)."""
 
 
 class Progress(Protocol):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from loopml.data._index import StatEntry, StatIndex, StatRow, vouched_id
 from loopml.data._pointer import Pointer
-from loopml.data._progress import NO_PROGRESS, Progress
+from loopml.data._progress import NO_PROGRESS, OnRead, Progress
 from loopml.data._repo import DataRepo
 from loopml.data._scan import BATCH, ScannedFile, scan, worker_count
 from loopml.objects import ObjectStore, TreeEntry
@@ -41,11 +41,13 @@ class Capture:
     tree_id: str | None
 
 
-StoreHook = Callable[[ScannedFile, "str | None"], "tuple[str, os.stat_result | None]"]
-"""Stores one file, in a worker: (file, id the index vouches for or None) -> (id, new stat).
+StoreHook = Callable[[ScannedFile, "str | None", OnRead], "tuple[str, os.stat_result | None]"]
+"""Stores one file, in a worker: (file, id the index vouches for or None, on_read) -> (id, stat).
 
 The new stat is the file's stat if the hook replaced it (a link changes the
 inode), else None. ``add`` uses it to link the stored blob into the workspace.
+``on_read`` is given the bytes of a large file as they are read (progress);
+whatever it was not told is counted once the file is stored.
 """
 
 
@@ -76,7 +78,7 @@ def capture(
     kind, files = scan(path)
     if check is not None:
         check(files)
-    progress.start(f"Storing {path.name}", len(files), "files")
+    progress.start(f"Storing {path.name}", sum(f.size for f in files), "bytes")
     try:
         hook = store_file if store_file is not None else _putter(store)
         results = _store_all(
@@ -109,25 +111,34 @@ def _store_all(
     def key(file: ScannedFile) -> str:
         return f"{key_prefix}/{file.rel}" if file.rel else key_prefix
 
-    def one(file: ScannedFile) -> CapturedFile:
+    def one(file: ScannedFile) -> tuple[CapturedFile, int]:
+        """The stored file, and how many of its bytes were not reported while read."""
         vouched = vouched_id(known.get(key(file)), file.inode, file.mtime_ns, file.size)
         if vouched is not None and check_cached and not store.exists(vouched):
             vouched = None
-        object_id, after = store_file(file, vouched)
+        read = 0
+
+        def on_read(n: int) -> None:  # from the thread reading a large file
+            nonlocal read
+            read += n
+            progress.advance(n)
+
+        object_id, after = store_file(file, vouched, on_read)
         inode, mtime = (after.st_ino, after.st_mtime_ns) if after else (file.inode, file.mtime_ns)
         row = (key(file), inode, mtime, file.size, object_id)
-        return CapturedFile(file, object_id, row)
+        return CapturedFile(file, object_id, row), max(file.size - read, 0)
 
     def batch(items: Sequence[ScannedFile]) -> list[CapturedFile]:
-        return [one(file) for file in items]
+        """Store ``items``; bytes not reported while read are reported once per batch."""
+        done = [one(file) for file in items]
+        progress.advance(sum(unreported for _, unreported in done))
+        return [captured for captured, _ in done]
 
     small = [f for f in files if f.size <= serial_below]
     large = [f for f in files if f.size > serial_below] if small else files
     batches = [large[i : i + BATCH] for i in range(0, len(large), BATCH)]
     if not small and len(batches) <= 1:
-        done = batch(files)
-        progress.advance(len(files))
-        return done
+        return batch(files)
     results: dict[int, list[CapturedFile]] = {}
     mine: list[CapturedFile] = []
     with ThreadPoolExecutor(worker_count(), thread_name_prefix="loopml-data") as pool:
@@ -138,12 +149,10 @@ def _store_all(
         try:
             for start in range(0, len(small), BATCH):
                 mine += batch(small[start : start + BATCH])
-                progress.advance(len(small[start : start + BATCH]))
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     results[futures[future]] = future.result()
-                    progress.advance(len(results[futures[future]]))
         finally:
             for future in pending:
                 future.cancel()
@@ -155,8 +164,12 @@ def _store_all(
 
 
 def _putter(store: ObjectStore) -> StoreHook:
-    def put(file: ScannedFile, vouched: str | None) -> tuple[str, os.stat_result | None]:
-        return (vouched if vouched is not None else store.put_file(file.path).id), None
+    def put(
+        file: ScannedFile, vouched: str | None, on_read: OnRead
+    ) -> tuple[str, os.stat_result | None]:
+        if vouched is not None:
+            return vouched, None
+        return store.put_file(file.path, on_read=on_read).id, None
 
     return put
 

@@ -36,7 +36,7 @@ from loopml.core.errors import NotFound, StorageError
 from loopml.core.hashing import hash_bytes
 from loopml.data._index import StatRow
 from loopml.data._pointer import Pointer
-from loopml.data._progress import NO_PROGRESS, Progress
+from loopml.data._progress import NO_PROGRESS, OnRead, Progress
 from loopml.data._repo import DataRepo
 from loopml.data._scan import BATCH, ScannedFile, worker_count
 
@@ -158,22 +158,25 @@ class Linker:
             finally:
                 self._packer = None
 
-    def store(self, file: ScannedFile, vouched: str | None) -> tuple[str, os.stat_result | None]:
+    def store(
+        self, file: ScannedFile, vouched: str | None, on_read: OnRead | None = None
+    ) -> tuple[str, os.stat_result | None]:
         """Store ``file`` (unless the index vouches for its id) and link it with the cache.
 
         In hardlink mode a new small file is stored by linking it *into* the
-        cache (no bytes copied); otherwise it is put and linked back.
+        cache (no bytes copied); otherwise it is put and linked back. A large
+        file's bytes are told to ``on_read`` as they are read (progress).
         """
         if vouched is not None:
             return vouched, self.link_back(file, vouched, None)
         packer = self._packer
         if packer is not None and self.mode == "copy":
-            return packer.put_file(file.path).id, None
+            return packer.put_file(file.path, on_read=on_read).id, None
         if self.mode == "hardlink" and file.size <= self._threshold:
             adopted = self._adopt(file)
             if adopted is not None:
                 return adopted
-        info = self._repo.cache.put_file(file.path)
+        info = self._repo.cache.put_file(file.path, on_read=on_read)
         return info.id, self.link_back(file, info.id, info.chunked)
 
     def _adopt(self, file: ScannedFile) -> tuple[str, os.stat_result | None] | None:

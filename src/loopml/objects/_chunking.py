@@ -27,6 +27,8 @@ from loopml.core.errors import CorruptObject, InvalidArgument
 from loopml.core.hashing import is_hash
 
 ReadInto = Callable[[memoryview], int]
+OnRead = Callable[[int], None]
+"""Told how many more bytes of a content were read (from the thread reading it)."""
 Buffer = bytearray | mmap.mmap
 """A writable buffer a stream is read into: an ``mmap`` is page-aligned, as direct I/O needs."""
 MANIFEST_VERSION = 1
@@ -105,6 +107,20 @@ def reader_of(stream: BinaryIO) -> ReadInto:
         return len(data)
 
     return fallback
+
+
+def counted(readinto: ReadInto, on_read: OnRead | None) -> ReadInto:
+    """``readinto`` that also tells ``on_read`` how many bytes each call read (for progress)."""
+    if on_read is None:
+        return readinto
+
+    def read(view: memoryview) -> int:
+        n = readinto(view)
+        if n:
+            on_read(n)
+        return n
+
+    return read
 
 
 def split_stream(

@@ -16,7 +16,9 @@ from loopml.objects._chunking import (
     DEFAULT_PARAMS,
     ChunkParams,
     Manifest,
+    OnRead,
     ReadInto,
+    counted,
     decode_manifest,
     encode_manifest,
     reader_of,
@@ -104,17 +106,19 @@ class ObjectStore:
             return object_id
         return self._put_chunked(split_buffer(view, self._params), object_id).id
 
-    def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
+    def put_file(self, path: str | os.PathLike[str], *, on_read: OnRead | None = None) -> BlobInfo:
         """Store the content of the local file ``path``, streaming it in bounded memory.
 
         Files above ``chunking_threshold`` are chunked; the id is the hash of the
-        whole content either way. NotFound if ``path`` does not exist.
+        whole content either way. NotFound if ``path`` does not exist. A chunked
+        file's bytes are reported to ``on_read`` as they are read (progress of
+        a large file); smaller files are read at once and not reported.
         """
         src = os.fspath(path)
         source, size = open_local_file(src)
         with source:
             if size > self._threshold:
-                return self._put_chunked_stream(source.readinto)
+                return self._put_chunked_stream(counted(source.readinto, on_read))
             if size <= MEMORY_LIMIT:
                 return self._put_plain(memoryview(source.readall()))
         return self._put_large_plain(src)
@@ -469,17 +473,20 @@ class PackWriter:
         """Pack ``data``, whose id the caller has checked (a copy from another store)."""
         self._packer.put(object_id, data)
 
-    def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
-        """Store the content of the local file ``path`` (NotFound if it does not exist)."""
+    def put_file(self, path: str | os.PathLike[str], *, on_read: OnRead | None = None) -> BlobInfo:
+        """Store the content of the local file ``path`` (NotFound if it does not exist).
+
+        ``on_read`` as for :meth:`ObjectStore.put_file`.
+        """
         src = os.fspath(path)
         data = read_small_file(src, PACKABLE)
         if data is None:
-            return self._put_large_file(src)
+            return self._put_large_file(src, on_read)
         object_id = digest(data)
         self._packer.put(object_id, data)
         return BlobInfo(id=object_id, size=len(data), chunked=False)
 
-    def _put_large_file(self, src: str) -> BlobInfo:
+    def _put_large_file(self, src: str, on_read: OnRead | None) -> BlobInfo:
         """A file above the pack limit: a chunked one's chunks go into a pack of their own
         (on a local store), sparing a file creation per chunk; others are stored as usual."""
         store = self._store
@@ -487,8 +494,8 @@ class PackWriter:
             source, size = open_local_file(src)
             with source:
                 if size > store._threshold:
-                    return store._put_chunked_packed(source.readinto)
-        return store.put_file(src)
+                    return store._put_chunked_packed(counted(source.readinto, on_read))
+        return store.put_file(src, on_read=on_read)
 
 
 def _verified_file_blocks(src: str, object_id: str) -> Iterator[bytes]:
