@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from data_support import blob_path, run_git, write_file
+from data_support import Recorder, blob_path, make_folder, run_git, write_file
 
 from loopml.core.errors import InvalidArgument, InvalidState
 from loopml.data._add import add
@@ -95,3 +95,24 @@ def test_content_missing_from_the_cache_is_reported(tracked: DataRepo) -> None:
     report = checkout(tracked)
     assert not report.complete and report.missing == {"model.bin": [""]}
     assert not (tracked.root / "model.bin").exists()
+
+
+def test_checkout_reports_progress_in_bytes_and_a_large_file_while_it_is_written(
+    repo: DataRepo,
+) -> None:
+    big = os.urandom(20 * 1024 * 1024)  # above the 8 MiB threshold: chunked, written in blocks
+    write_file(repo.root / "big.bin", big)
+    make_folder(repo.root / "images", {"a": "aaa", "b": "bb"})
+    add(repo, [Path("big.bin"), Path("images")])
+    os.chmod(repo.root / "big.bin", 0o644)
+    os.unlink(repo.root / "big.bin")
+    shutil.rmtree(repo.root / "images")
+    progress = Recorder()
+    checkout(repo, progress=progress)
+    assert progress.phases == [
+        ("Checking out big.bin", len(big), "bytes"),
+        ("Checking out images", 5, "bytes"),
+    ]
+    assert progress.advanced == len(big) + 5 and progress.finished == 2
+    assert len([n for n in progress.advances if n > 0]) > 3  # big.bin: block by block
+    assert (repo.root / "big.bin").read_bytes() == big

@@ -228,15 +228,19 @@ class Linker:
 
     # -- checkout: put a stored content at a path ----------------------------------------
 
-    def place(self, object_id: str, dest: str, mode: int) -> os.stat_result:
+    def place(
+        self, object_id: str, dest: str, mode: int, on_write: OnRead | None = None
+    ) -> os.stat_result:
         """Put content ``object_id`` at ``dest`` atomically, linked when possible.
 
-        NotFound if the cache does not hold it.
+        NotFound if the cache does not hold it. A chunked content's bytes are
+        told to ``on_write`` as they are written (progress).
         """
         blob = self.blob_path(object_id)
         if os.path.exists(blob):
             return self._link(blob, dest, mode, keep_mtime=None)
-        self._repo.cache.get_file(object_id, dest)  # chunked (or absent: NotFound)
+        # Chunked (or absent: NotFound).
+        self._repo.cache.get_file(object_id, dest, on_write=on_write)
         os.chmod(dest, mode)
         return os.stat(dest)
 
@@ -326,21 +330,22 @@ def materialise(
     rel_root = repo.relpath(dest)
     result = Materialised()
     if pointer.kind == "file":
-        wanted = {"": (pointer.id, 0o644)}
+        wanted = {"": (pointer.id, 0o644, pointer.size)}
     else:
         tree = repo.cache.get_tree(pointer.id)
-        wanted = {path: (e.id, e.mode) for path, e in tree.entries.items()}
+        wanted = {path: (e.id, e.mode, e.size) for path, e in tree.entries.items()}
     _clear_conflicts(dest, pointer.kind)
     if pointer.kind == "dir":
         result.removed = _remove_extra(dest, set(wanted))
-    todo = [rel for rel, (oid, _) in wanted.items() if keep.get(rel) != oid]
-    progress.start(f"Checking out {dest.name}", len(todo), "files")
+    todo = [rel for rel, (oid, _, _) in wanted.items() if keep.get(rel) != oid]
+    total = sum(wanted[rel][2] for rel in todo)
+    progress.start(f"Checking out {dest.name}", total, "bytes")
     try:
         _place_all(linker, dest, todo, wanted, progress, result)
     finally:
         progress.finish()
     linker.save()
-    for rel, (oid, _mode) in wanted.items():
+    for rel, (oid, _mode, _size) in wanted.items():
         if rel in result.missing:
             continue
         target = str(dest / rel) if rel else str(dest)
@@ -357,20 +362,29 @@ def _place_all(
     linker: Linker,
     dest: Path,
     todo: Sequence[str],
-    wanted: Mapping[str, tuple[str, int]],
+    wanted: Mapping[str, tuple[str, int, int]],
     progress: Progress,
     result: Materialised,
 ) -> None:
     def batch(items: Sequence[str]) -> list[str]:
+        """Place ``items``; bytes not told while written are reported once per batch."""
         missing = []
+        written = 0
+
+        def on_write(n: int) -> None:
+            nonlocal written
+            written += n
+            progress.advance(n)
+
         for rel in items:
-            object_id, mode = wanted[rel]
+            object_id, mode, _size = wanted[rel]
             target = dest / rel if rel else dest
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                linker.place(object_id, str(target), mode)
+                linker.place(object_id, str(target), mode, on_write)
             except NotFound:
                 missing.append(rel)
+        progress.advance(max(sum(wanted[rel][2] for rel in items) - written, 0))
         return missing
 
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
@@ -378,7 +392,6 @@ def _place_all(
         for items, missing in zip(batches, pool.map(batch, batches), strict=True):
             result.missing.extend(missing)
             result.placed += len(items) - len(missing)
-            progress.advance(len(items))
 
 
 def _clear_conflicts(dest: Path, kind: str) -> None:

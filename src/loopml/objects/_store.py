@@ -216,16 +216,19 @@ class ObjectStore:
         """
         return io.BufferedReader(BlockReader(self._blocks(id)), buffer_size=_OPEN_BUFFER)
 
-    def get_file(self, id: str, dest: str | os.PathLike[str]) -> None:
+    def get_file(
+        self, id: str, dest: str | os.PathLike[str], *, on_write: OnRead | None = None
+    ) -> None:
         """Write ``id``'s content to the local file ``dest``, atomically.
 
         The bytes go to a temporary file beside ``dest`` and are renamed over
         it only once fully written and verified: ``dest`` is never partial, and
         is left untouched on any error (NotFound, CorruptObject, StorageError).
+        ``on_write`` is told the size of every block as it is written (progress).
         """
         blocks = self._blocks(id)
         try:
-            write_local_file(os.fspath(dest), blocks)
+            write_local_file(os.fspath(dest), _told(blocks, on_write))
         finally:
             close = getattr(blocks, "close", None)
             if close is not None:
@@ -507,6 +510,18 @@ def _verified_file_blocks(src: str, object_id: str) -> Iterator[bytes]:
             yield block
     if hasher.hexdigest() != object_id:
         raise StorageError(f"{src} changed while it was being stored; put it again")
+
+
+def _told(blocks: Iterator[bytes], on_write: OnRead | None) -> Iterator[bytes]:
+    """``blocks``, telling ``on_write`` each one's size as it is taken."""
+    if on_write is None:
+        return blocks
+    return (_tell(block, on_write) for block in blocks)
+
+
+def _tell(block: bytes, on_write: OnRead) -> bytes:
+    on_write(len(block))
+    return block
 
 
 def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
