@@ -12,7 +12,13 @@ from objects_support import MAX_CHUNK, MiB, RawStorage, Trickle
 
 from loopml.core.hashing import hash_bytes
 from loopml.objects import ObjectStore
-from loopml.objects._chunking import ChunkParams, reader_of, split_buffer, split_stream
+from loopml.objects._chunking import (
+    ChunkParams,
+    cut_buffer,
+    reader_of,
+    split_buffer,
+    split_stream,
+)
 from loopml.objects._reader import new_hasher
 
 SMALL = ChunkParams(min_size=256, avg_size=1024, max_size=4096, buffer_size=8192)
@@ -40,6 +46,19 @@ def test_streaming_chunks_equal_one_shot_chunks(data: bytes, step: int, head_siz
     assert b"".join(streamed) == data
     assert all(len(chunk) <= SMALL.max_size for chunk in streamed)
     assert all(len(chunk) >= SMALL.min_size for chunk in streamed[:-1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=contents)
+def test_windows_of_a_mapped_content_cut_as_one_shot(data: bytes) -> None:
+    """cut_buffer's batches: the one-shot chunks, and their fresh parts the content, once."""
+    if not data:
+        return  # a mapped content is never empty (only large files are mapped)
+    batches = list(cut_buffer(bytearray(data), SMALL))
+    chunks = [bytes(chunk) for batch in batches for chunk in batch.chunks()]
+    assert chunks == [bytes(c) for c in split_buffer(memoryview(data), SMALL)]
+    assert b"".join(bytes(batch.fresh) for batch in batches) == data
+    assert all(bytes(b.data) == data[b.start : b.start + len(b.data)] for b in batches)
 
 
 def test_streaming_updates_the_hasher_with_everything() -> None:

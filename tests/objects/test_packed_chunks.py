@@ -7,15 +7,19 @@ verifies and dedupes exactly like loose chunks, and a failed store leaves nothin
 from __future__ import annotations
 
 import io
+import mmap
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from objects_support import TEST_THRESHOLD, LocalRaw, MiB
 
-from loopml.core.errors import CorruptObject
+from loopml.core.errors import CorruptObject, StorageError
 from loopml.core.hashing import hash_bytes
 from loopml.objects import ObjectStore, open_object_store
+from loopml.objects import _mapped as mapped_module
 
 
 @pytest.fixture
@@ -114,3 +118,55 @@ def test_a_damaged_packed_chunk_is_detected(
     raw.write(pack, bytes(damaged))
     with pytest.raises(CorruptObject):
         store.get_bytes(info.id)
+
+
+def test_a_file_changed_while_it_is_stored_is_refused_and_nothing_is_kept(
+    local: tuple[ObjectStore, LocalRaw], tmp_path: Path
+) -> None:
+    """A mapped file is not a private copy: a change during the store fails it, cleanly."""
+    store, raw = local
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(20 * MiB))
+    changed = []
+
+    def change_once(n: int) -> None:  # told as the file is cut: rewrite part of it meanwhile
+        if not changed:
+            with open(big, "r+b") as out:
+                out.seek(15 * MiB)
+                out.write(os.urandom(MiB))
+            os.utime(big, ns=(time.time_ns(), time.time_ns() + 10**9))
+            changed.append(n)
+
+    with (
+        pytest.raises(StorageError, match="changed while it was being stored"),
+        store.packing() as packer,
+    ):
+        packer.put_file(big, on_read=change_once)
+    assert _keys(raw, "packs/") == [] and _keys(raw, "manifests/") == []
+    assert [k for k in raw.list_keys() if ".tmp-" in k] == []
+    with store.packing() as packer:  # a retry, the file at rest, stores it
+        info = packer.put_file(big)
+    assert store.get_bytes(info.id) == big.read_bytes()
+
+
+def test_a_file_that_cannot_be_mapped_is_read_instead(
+    local: tuple[ObjectStore, LocalRaw], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, _ = local
+    data = os.urandom(10 * MiB)
+    big = tmp_path / "big.bin"
+    big.write_bytes(data)
+
+    anonymous = mmap.mmap
+
+    def refuse_files(fileno: int, *args: Any, **kwargs: Any) -> mmap.mmap:
+        if fileno != -1:  # a file: ENODEV, as from a filesystem without mmap
+            raise OSError(19, "No such device")
+        return anonymous(fileno, *args, **kwargs)  # the read buffers still work
+
+    monkeypatch.setattr(mapped_module.mmap, "mmap", refuse_files)
+    read: list[int] = []
+    with store.packing() as packer:
+        info = packer.put_file(big, on_read=read.append)
+    assert info.chunked and store.get_bytes(info.id) == data
+    assert sum(read) == len(data)  # read through readinto, and told as it was read

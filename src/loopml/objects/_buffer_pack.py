@@ -12,6 +12,9 @@ at most a block of neighbouring bytes on either side of a run, never read,
 and no chunk is copied. A fresh file is one run per buffer; a re-added file
 with a small edit is one short run where the edit is.
 
+A buffer that ends within a block (a mapped file's last bytes) has that
+block written from a zero-padded copy.
+
 A batch of chunks is handled on one thread: its chunks are hashed, those
 not stored yet (in the store, or earlier in this pack) get their places in
 the pack under a lock, and the runs are written outside it. Batches are
@@ -20,6 +23,7 @@ handled in parallel (:func:`loopml.objects._ingest.ingest`).
 
 from __future__ import annotations
 
+import mmap
 import threading
 
 from loopml.objects._chunking import Batch
@@ -50,7 +54,12 @@ class BufferPack:
         ids = [digest(chunk) for chunk in batch.chunks()]
         new = [not self._has_content(i, n) for i, n in zip(ids, batch.lengths, strict=True)]
         for start, end, offset in self._place(ids, positions, batch.lengths, new, len(buffer)):
-            self._file.write_at(buffer[start:end], offset)
+            whole = start + (end - start) // BLOCK * BLOCK
+            self._file.write_at(buffer[start:whole], offset)
+            if whole < end:  # the buffer ends within a block: write that block from a copy
+                tail = mmap.mmap(-1, BLOCK)
+                tail[: end - whole] = buffer[whole:end]
+                self._file.write_at(memoryview(tail), offset + whole - start)
         return ids
 
     def finish(self) -> None:

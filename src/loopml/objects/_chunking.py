@@ -182,6 +182,28 @@ class Batch:
             offset += length
 
 
+def cut_buffer(buffer: Buffer, params: ChunkParams = DEFAULT_PARAMS) -> Iterator[Batch]:
+    """Cut a content held whole in ``buffer`` (a mapped file), a ``buffer_size`` window at a time.
+
+    The batches are those :func:`cut_fills` makes of a stream, without the
+    copies: each window starts at the previous one's last (unfinished) chunk,
+    and every batch's ``data`` is a view into ``buffer``.
+    """
+    view = memoryview(buffer)
+    position = fresh_from = 0
+    while True:
+        end = min(position + params.buffer_size, len(view))
+        data = view[position:end]
+        lengths = chunk_lengths(data, params)
+        if end < len(view):
+            lengths.pop()  # may have been cut by the window's end, not the content's
+        yield Batch(buffer, position, data, lengths, view[fresh_from:end])
+        if end == len(view):
+            return
+        position += sum(lengths)
+        fresh_from = end
+
+
 def read_fills(
     readinto: ReadInto,
     params: ChunkParams = DEFAULT_PARAMS,

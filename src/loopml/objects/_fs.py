@@ -93,6 +93,9 @@ class GuardedFile(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        return int(self._raw.fileno())
+
     def readinto(self, buffer: Any) -> int:
         with storage_errors(self._what):
             return int(self._raw.readinto(buffer) or 0)

@@ -20,12 +20,21 @@ from __future__ import annotations
 
 import mmap
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from loopml.objects._chunking import Batch, Buffer, ChunkParams, ReadInto, cut_fills, read_fills
+from loopml.objects._chunking import (
+    Batch,
+    Buffer,
+    ChunkParams,
+    OnRead,
+    ReadInto,
+    cut_buffer,
+    cut_fills,
+    read_fills,
+)
 from loopml.objects._parallel import prefetched
 from loopml.objects._reader import BackgroundHasher
 
@@ -57,39 +66,83 @@ def ingest(
     running tasks have stopped; chunks already stored stay stored (they are
     valid objects, and a retry skips them).
     """
-    sizes: list[int] = []
-    batch_futures: list[Future[list[str]]] = []
-    # Batches being hashed and stored; appended by this thread, recycled by the reader.
-    in_flight: deque[tuple[Buffer, list[Future[Any]]]] = deque()
+    in_flight: _InFlight = deque()
 
     def allocate(size: int) -> Buffer:
         # Never the newest batch: its last chunk is copied into the next buffer.
         if len(in_flight) >= IN_FLIGHT:
-            buffer, futures = in_flight.popleft()
-            for future in futures:
-                future.result()
-            if len(buffer) >= size:
+            buffer = _retire_oldest(in_flight)
+            if buffer is not None and len(buffer) >= size:
                 return buffer
         return mmap.mmap(-1, size)  # page-aligned, as direct writes from it need
 
+    def batches() -> Generator[Batch, None, None]:
+        with prefetched(read_fills(readinto, params, allocate)) as fills:
+            yield from cut_fills(fills, head, params)
+
+    return _store_batches(batches(), put_batch, in_flight)
+
+
+def ingest_buffer(
+    buffer: Buffer, params: ChunkParams, put_batch: PutBatch, on_cut: OnRead | None = None
+) -> Ingested:
+    """Cut a content held whole in ``buffer`` (a mapped file) and store its chunks.
+
+    As :func:`ingest`, without reading or copying: the batches are views into
+    ``buffer``. ``on_cut`` is told the size of each part as it is cut (progress).
+    """
+    in_flight: _InFlight = deque()
+
+    def batches() -> Generator[Batch, None, None]:
+        for batch in cut_buffer(buffer, params):
+            while len(in_flight) >= IN_FLIGHT:  # cut no further ahead of the writes
+                _retire_oldest(in_flight)
+            if on_cut is not None:
+                on_cut(len(batch.fresh))
+            yield batch
+
+    return _store_batches(batches(), put_batch, in_flight)
+
+
+_InFlight = deque[tuple["Buffer | None", list[Future[Any]]]]
+"""Batches being hashed and stored, oldest first: their buffer and their tasks."""
+
+
+def _retire_oldest(in_flight: _InFlight) -> Buffer | None:
+    """Wait for the oldest batch in flight; its buffer, free again."""
+    buffer, futures = in_flight.popleft()
+    for future in futures:
+        future.result()
+    return buffer
+
+
+def _store_batches(
+    batches: Generator[Batch, None, None], put_batch: PutBatch, in_flight: _InFlight
+) -> Ingested:
+    """Hash the whole content and store every batch; ``in_flight`` lists the batches running.
+
+    ``batches`` is closed however this ends, so a reader behind it stops at once.
+    """
+    sizes: list[int] = []
+    batch_futures: list[Future[list[str]]] = []
     with (
         BackgroundHasher(behind=IN_FLIGHT) as whole,
         ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="loopml-chunks") as workers,
     ):
         try:
-            with prefetched(read_fills(readinto, params, allocate)) as fills:
-                for batch in cut_fills(fills, head, params):
-                    sizes.extend(batch.lengths)
-                    hashed = whole.update(batch.fresh)
-                    stored = workers.submit(put_batch, batch)
-                    batch_futures.append(stored)
-                    if batch.buffer is not None:
-                        in_flight.append((batch.buffer, [hashed, stored]))
+            for batch in batches:
+                sizes.extend(batch.lengths)
+                hashed = whole.update(batch.fresh)
+                stored = workers.submit(put_batch, batch)
+                batch_futures.append(stored)
+                in_flight.append((batch.buffer, [hashed, stored]))
             chunk_ids = [chunk_id for future in batch_futures for chunk_id in future.result()]
         except BaseException:
             for future in batch_futures:
                 future.cancel()
             raise
+        finally:
+            batches.close()
         object_id = whole.hexdigest()
     return Ingested(object_id, sum(sizes), list(zip(chunk_ids, sizes, strict=True)))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -26,8 +26,9 @@ from loopml.objects._chunking import (
 )
 from loopml.objects._fs import IO_BLOCK, Backend, LocalBackend, open_local_file, write_local_file
 from loopml.objects._gc import GcReport, collect_garbage
-from loopml.objects._ingest import chunk_by_chunk, ingest
+from loopml.objects._ingest import Ingested, PutBatch, chunk_by_chunk, ingest, ingest_buffer
 from loopml.objects._layout import Kind, check_id, id_from_key, key_for
+from loopml.objects._mapped import MappedFile, mapped
 from loopml.objects._packer import Packer
 from loopml.objects._packs import PACKABLE, PackIndex, read_small_file
 from loopml.objects._parallel import ordered_map, worker_threads
@@ -399,10 +400,27 @@ class ObjectStore:
         Only for a local store (``LocalBackend``); the pack is complete and indexed
         before the manifest names its chunks.
         """
+        return self._into_pack(lambda put_batch: ingest(readinto, b"", self._params, put_batch))
+
+    def _put_mapped_packed(self, file: MappedFile, on_read: OnRead | None) -> BlobInfo:
+        """As :meth:`_put_chunked_packed`, for a mapped file: nothing is read or copied."""
+
+        def store(put_batch: PutBatch) -> Ingested:
+            content = ingest_buffer(file.buffer, self._params, put_batch, on_read)
+            file.check_unchanged()  # before the manifest names chunks that may not match
+            return content
+
+        return self._into_pack(store)
+
+    def _into_pack(self, store: Callable[[PutBatch], Ingested]) -> BlobInfo:
+        """Run ``store`` with a new pack's ``put_batch``; keep the pack and write the manifest.
+
+        On any error the pack is dropped and no manifest is written.
+        """
         assert isinstance(self._backend, LocalBackend)
         pack = BufferPack(self._backend, self._packs, self._has_content)
         try:
-            content = ingest(readinto, b"", self._params, pack.put_batch)
+            content = store(pack.put_batch)
             pack.finish()
         except BaseException:
             pack.abort()
@@ -497,6 +515,9 @@ class PackWriter:
             source, size = open_local_file(src)
             with source:
                 if size > store._threshold:
+                    with mapped(source.fileno(), size, src) as file:
+                        if file is not None:
+                            return store._put_mapped_packed(file, on_read)
                     return store._put_chunked_packed(counted(source.readinto, on_read))
         return store.put_file(src, on_read=on_read)
 
