@@ -32,6 +32,19 @@ def _keys(raw: LocalRaw, prefix: str) -> list[str]:
     return [k for k in raw.list_keys() if k.startswith(prefix)]
 
 
+def _big_file(tmp_path: Path, mib: int) -> Path:
+    """``big.bin``: ``mib`` MiB of random bytes, above the threshold: stored chunked."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(mib * MiB))
+    return big
+
+
+def _assert_nothing_kept(raw: LocalRaw) -> None:
+    """No pack, no manifest, no temporary file: a failed store left nothing."""
+    assert _keys(raw, "packs/") == [] and _keys(raw, "manifests/") == []
+    assert [k for k in raw.list_keys() if ".tmp-" in k] == []
+
+
 def test_chunks_of_a_large_file_are_one_pack_and_read_back(
     local: tuple[ObjectStore, LocalRaw], tmp_path: Path
 ) -> None:
@@ -77,12 +90,8 @@ def test_an_edit_packs_only_the_new_chunks(
     assert store.get_bytes(edited.id) == bytes(data)
 
 
-def test_a_failed_store_leaves_no_pack_and_no_manifest(
-    local: tuple[ObjectStore, LocalRaw], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_failed_store_leaves_no_pack_and_no_manifest(local: tuple[ObjectStore, LocalRaw]) -> None:
     store, raw = local
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(9 * MiB))
 
     class Broken(io.RawIOBase):
         """Reads 5 MiB, then the disk fails."""
@@ -100,18 +109,15 @@ def test_a_failed_store_leaves_no_pack_and_no_manifest(
 
     with pytest.raises(OSError), store.packing():
         store._put_chunked_packed(Broken().readinto)
-    assert _keys(raw, "packs/") == [] and _keys(raw, "manifests/") == []
-    assert [k for k in raw.list_keys() if ".tmp-" in k] == []
+    _assert_nothing_kept(raw)
 
 
 def test_a_damaged_packed_chunk_is_detected(
     local: tuple[ObjectStore, LocalRaw], tmp_path: Path
 ) -> None:
     store, raw = local
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(9 * MiB))
     with store.packing() as packer:
-        info = packer.put_file(big)
+        info = packer.put_file(_big_file(tmp_path, 9))
     [pack] = [k for k in _keys(raw, "packs/") if k.endswith(".pack")]
     damaged = bytearray(raw.read(pack))
     damaged[len(damaged) // 2] ^= 0xFF
@@ -125,8 +131,7 @@ def test_a_file_changed_while_it_is_stored_is_refused_and_nothing_is_kept(
 ) -> None:
     """A mapped file is not a private copy: a change during the store fails it, cleanly."""
     store, raw = local
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(20 * MiB))
+    big = _big_file(tmp_path, 20)
     changed = []
 
     def change_once(n: int) -> None:  # told as the file is cut: rewrite part of it meanwhile
@@ -142,8 +147,7 @@ def test_a_file_changed_while_it_is_stored_is_refused_and_nothing_is_kept(
         store.packing() as packer,
     ):
         packer.put_file(big, on_read=change_once)
-    assert _keys(raw, "packs/") == [] and _keys(raw, "manifests/") == []
-    assert [k for k in raw.list_keys() if ".tmp-" in k] == []
+    _assert_nothing_kept(raw)
     with store.packing() as packer:  # a retry, the file at rest, stores it
         info = packer.put_file(big)
     assert store.get_bytes(info.id) == big.read_bytes()
@@ -153,9 +157,8 @@ def test_a_file_that_cannot_be_mapped_is_read_instead(
     local: tuple[ObjectStore, LocalRaw], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     store, _ = local
-    data = os.urandom(10 * MiB)
-    big = tmp_path / "big.bin"
-    big.write_bytes(data)
+    big = _big_file(tmp_path, 10)
+    data = big.read_bytes()
 
     anonymous = mmap.mmap
 
