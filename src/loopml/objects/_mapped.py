@@ -58,7 +58,7 @@ def mapped(fd: int, size: int, path: str) -> Iterator[MappedFile | None]:
     before = os.fstat(fd)
     try:
         buffer = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
+    except (OSError, ValueError, OverflowError):  # OverflowError: beyond a 32-bit address space
         yield None
         return
     try:
