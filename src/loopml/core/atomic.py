@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from pathlib import Path
 
 from loopml.core.errors import StorageError
@@ -31,7 +30,9 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None
 
 def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` through a temp file and a rename (see write_text_atomic)."""
-    tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}-{path.name}")
+    # os.urandom is what secrets.token_hex reads; importing secrets (hmac, hashlib,
+    # random) costs ~8 ms, a tenth of a `loopml data status`.
+    tmp = path.with_name(f"{TEMP_PREFIX}{os.urandom(6).hex()}-{path.name}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(tmp, flags, _DEFAULT_MODE if mode is None else mode)
