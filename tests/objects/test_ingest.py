@@ -8,6 +8,7 @@ import random
 import threading
 from pathlib import Path
 
+import fsspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,13 +18,14 @@ from loopml.core.errors import StorageError
 from loopml.core.hashing import hash_bytes
 from loopml.objects import ObjectStore
 from loopml.objects._chunking import ChunkParams, split_buffer
-from loopml.objects._fs import LocalBackend
+from loopml.objects._fs import Backend, FsspecBackend, LocalBackend
+from loopml.objects._pack_file import PackFile
 
 # Tiny buffers: a few hundred KiB of content spans dozens of recycled buffers.
 SMALL = ChunkParams(min_size=256, avg_size=1024, max_size=4096, buffer_size=8192)
 
 
-def _store(root: Path, backend: LocalBackend | None = None) -> ObjectStore:
+def _store(root: Path, backend: Backend | None = None) -> ObjectStore:
     backend = backend or LocalBackend(str(root))
     return ObjectStore(backend, uri=str(root), chunking_threshold=2000, chunk_params=SMALL)
 
@@ -54,11 +56,11 @@ def test_pipelined_puts_equal_one_shot_chunking(
     assert store.get_bytes(info.id) == data
 
 
-class FullDisk(LocalBackend):
-    """A real local directory that refuses writes after ``allowed`` of them."""
+class FullDisk(FsspecBackend):
+    """A real directory, through fsspec as a remote store is, refusing writes after ``allowed``."""
 
     def __init__(self, root: str, allowed: int) -> None:
-        super().__init__(root)
+        super().__init__(fsspec.filesystem("file", auto_mkdir=True), root, "file")
         self.allowed = allowed
         self._lock = threading.Lock()  # chunks are written from several threads
 
@@ -72,8 +74,10 @@ class FullDisk(LocalBackend):
 
 
 def test_a_failed_chunk_write_stops_the_put_and_a_retry_finishes_it(tmp_path: Path) -> None:
+    """Chunk by chunk (a store that is not local): what was written stays, a retry skips it."""
     data = random.Random(3).randbytes(200_000)
     root = tmp_path / "store"
+    root.mkdir()
     failing = _store(root, FullDisk(str(root), allowed=20))
     with pytest.raises(StorageError, match="No space left"):
         failing.put_stream(io.BytesIO(data))
@@ -81,9 +85,36 @@ def test_a_failed_chunk_write_stops_the_put_and_a_retry_finishes_it(tmp_path: Pa
     stored = raw.list_keys()
     assert len(stored) == 20 and all(k.startswith("blobs/") for k in stored)  # no manifest
 
-    store = _store(root)
+    store = _store(root, FullDisk(str(root), allowed=10**6))
     info = store.put_stream(io.BytesIO(data))
     assert store.get_bytes(info.id) == data
     new = set(raw.list_keys()) - set(stored)
     assert object_key("manifests", info.id) in new
     assert len(new) == len(_manifest_chunks(root, info.id)) - 20 + 1
+
+
+def test_a_failed_pack_write_keeps_nothing_and_a_retry_finishes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into a local store the chunks are one pack: a failed write drops it whole."""
+    data = random.Random(4).randbytes(200_000)
+    root = tmp_path / "store"
+    writes = 0
+    write_at = PackFile.write_at
+
+    def fill_up(pack: PackFile, view: memoryview, offset: int) -> None:
+        nonlocal writes
+        writes += 1
+        if writes > 3:
+            raise StorageError(f"writing {pack.tmp} failed: No space left on device")
+        write_at(pack, view, offset)
+
+    monkeypatch.setattr(PackFile, "write_at", fill_up)
+    with pytest.raises(StorageError, match="No space left"):
+        _store(root).put_stream(io.BytesIO(data))
+    assert LocalRaw(root).list_keys() == []  # no pack, no index, no manifest, no temporary file
+
+    monkeypatch.setattr(PackFile, "write_at", write_at)
+    store = _store(root)
+    info = store.put_stream(io.BytesIO(data))
+    assert store.get_bytes(info.id) == data

@@ -108,7 +108,7 @@ def test_a_failed_store_leaves_no_pack_and_no_manifest(local: tuple[ObjectStore,
             return n
 
     with pytest.raises(OSError), store.packing():
-        store._put_chunked_packed(Broken().readinto)
+        store._put_chunked_stream(Broken().readinto)
     _assert_nothing_kept(raw)
 
 

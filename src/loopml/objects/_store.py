@@ -111,14 +111,21 @@ class ObjectStore:
         """Store the content of the local file ``path``, streaming it in bounded memory.
 
         Files above ``chunking_threshold`` are chunked; the id is the hash of the
-        whole content either way. NotFound if ``path`` does not exist. A chunked
-        file's bytes are reported to ``on_read`` as they are read (progress of
-        a large file); smaller files are read at once and not reported.
+        whole content either way. In a local store a chunked file is mapped and
+        its new chunks go into one pack of their own (see :mod:`._buffer_pack`),
+        whatever the caller links: chunks are never linked into a workspace.
+        NotFound if ``path`` does not exist. A chunked file's bytes are reported
+        to ``on_read`` as they are cut (progress of a large file); smaller files
+        are read at once and not reported.
         """
         src = os.fspath(path)
         source, size = open_local_file(src)
         with source:
             if size > self._threshold:
+                if isinstance(self._backend, LocalBackend):
+                    with mapped(source.fileno(), size, src) as file:
+                        if file is not None:
+                            return self._put_mapped_packed(file, on_read)
                 return self._put_chunked_stream(counted(source.readinto, on_read))
             if size <= MEMORY_LIMIT:
                 return self._put_plain(memoryview(source.readall()))
@@ -388,22 +395,24 @@ class ObjectStore:
         return chunk_id
 
     def _put_chunked_stream(self, readinto: ReadInto, head: bytes = b"") -> BlobInfo:
+        """Cut a stream and store its chunks, then its manifest.
+
+        In a local store the new chunks go into one pack of their own (a
+        thousand chunk files would be a thousand inode allocations), complete
+        and indexed before the manifest names them; elsewhere each chunk is
+        one object, many written at once.
+        """
+        if isinstance(self._backend, LocalBackend):
+            return self._into_pack(lambda put: ingest(readinto, head, self._params, put))
         threads = worker_threads(self._backend.io_threads)
         with ThreadPoolExecutor(threads, thread_name_prefix="loopml-put") as pool:
             put_batch = chunk_by_chunk(self._put_chunk, pool)
             content = ingest(readinto, head, self._params, put_batch)
         return self._put_manifest(content.id, content.chunks)
 
-    def _put_chunked_packed(self, readinto: ReadInto) -> BlobInfo:
-        """Store a large content's chunks in one pack of their own, then its manifest.
-
-        Only for a local store (``LocalBackend``); the pack is complete and indexed
-        before the manifest names its chunks.
-        """
-        return self._into_pack(lambda put_batch: ingest(readinto, b"", self._params, put_batch))
-
     def _put_mapped_packed(self, file: MappedFile, on_read: OnRead | None) -> BlobInfo:
-        """As :meth:`_put_chunked_packed`, for a mapped file: nothing is read or copied."""
+        """As :meth:`_put_chunked_stream` into a local store, for a mapped file: nothing is
+        read or copied."""
 
         def store(put_batch: PutBatch) -> Ingested:
             content = ingest_buffer(file.buffer, self._params, put_batch, on_read)
@@ -502,24 +511,10 @@ class PackWriter:
         src = os.fspath(path)
         data = read_small_file(src, PACKABLE)
         if data is None:
-            return self._put_large_file(src, on_read)
+            return self._store.put_file(src, on_read=on_read)
         object_id = digest(data)
         self._packer.put(object_id, data)
         return BlobInfo(id=object_id, size=len(data), chunked=False)
-
-    def _put_large_file(self, src: str, on_read: OnRead | None) -> BlobInfo:
-        """A file above the pack limit: a chunked one's chunks go into a pack of their own
-        (on a local store), sparing a file creation per chunk; others are stored as usual."""
-        store = self._store
-        if isinstance(store._backend, LocalBackend):
-            source, size = open_local_file(src)
-            with source:
-                if size > store._threshold:
-                    with mapped(source.fileno(), size, src) as file:
-                        if file is not None:
-                            return store._put_mapped_packed(file, on_read)
-                    return store._put_chunked_packed(counted(source.readinto, on_read))
-        return store.put_file(src, on_read=on_read)
 
 
 def _verified_file_blocks(src: str, object_id: str) -> Iterator[bytes]:
