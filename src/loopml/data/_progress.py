@@ -48,3 +48,24 @@ class _NoProgress:
 
 NO_PROGRESS: Progress = _NoProgress()
 """A :class:`Progress` that ignores every report; the default of every service."""
+
+
+class BytesTold:
+    """An ``OnRead`` for one batch of files: bytes reported as they stream, the rest at the end.
+
+    A large file's bytes are told while it is read or written (from whichever
+    thread does that); small files are not, and a Rich update costs more than
+    storing one, so :meth:`rest` reports whatever the batch did not tell, once.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._told = 0
+
+    def __call__(self, amount: int) -> None:
+        self._told += amount
+        self._progress.advance(amount)
+
+    def rest(self, total: int) -> None:
+        """Report what of the batch's ``total`` bytes was not told (call once it is done)."""
+        self._progress.advance(max(total - self._told, 0))

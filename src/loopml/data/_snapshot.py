@@ -17,7 +17,7 @@ from pathlib import Path
 
 from loopml.data._index import StatEntry, StatIndex, StatRow, vouched_id
 from loopml.data._pointer import Pointer
-from loopml.data._progress import NO_PROGRESS, OnRead, Progress
+from loopml.data._progress import NO_PROGRESS, BytesTold, OnRead, Progress
 from loopml.data._repo import DataRepo
 from loopml.data._scan import BATCH, ScannedFile, scan, worker_count
 from loopml.objects import ObjectStore, TreeEntry
@@ -111,28 +111,20 @@ def _store_all(
     def key(file: ScannedFile) -> str:
         return f"{key_prefix}/{file.rel}" if file.rel else key_prefix
 
-    def one(file: ScannedFile) -> tuple[CapturedFile, int]:
-        """The stored file, and how many of its bytes were not reported while read."""
+    def one(file: ScannedFile, on_read: OnRead) -> CapturedFile:
         vouched = vouched_id(known.get(key(file)), file.inode, file.mtime_ns, file.size)
         if vouched is not None and check_cached and not store.exists(vouched):
             vouched = None
-        read = 0
-
-        def on_read(n: int) -> None:  # from the thread reading a large file
-            nonlocal read
-            read += n
-            progress.advance(n)
-
         object_id, after = store_file(file, vouched, on_read)
         inode, mtime = (after.st_ino, after.st_mtime_ns) if after else (file.inode, file.mtime_ns)
         row = (key(file), inode, mtime, file.size, object_id)
-        return CapturedFile(file, object_id, row), max(file.size - read, 0)
+        return CapturedFile(file, object_id, row)
 
     def batch(items: Sequence[ScannedFile]) -> list[CapturedFile]:
-        """Store ``items``; bytes not reported while read are reported once per batch."""
-        done = [one(file) for file in items]
-        progress.advance(sum(unreported for _, unreported in done))
-        return [captured for captured, _ in done]
+        told = BytesTold(progress)
+        done = [one(file, told) for file in items]
+        told.rest(sum(file.size for file in items))
+        return done
 
     small = [f for f in files if f.size <= serial_below]
     large = [f for f in files if f.size > serial_below] if small else files

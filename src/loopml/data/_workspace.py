@@ -36,7 +36,7 @@ from loopml.core.errors import NotFound, StorageError
 from loopml.core.hashing import hash_bytes
 from loopml.data._index import StatRow
 from loopml.data._pointer import Pointer
-from loopml.data._progress import NO_PROGRESS, OnRead, Progress
+from loopml.data._progress import NO_PROGRESS, BytesTold, OnRead, Progress
 from loopml.data._repo import DataRepo
 from loopml.data._scan import BATCH, ScannedFile, worker_count
 
@@ -367,24 +367,17 @@ def _place_all(
     result: Materialised,
 ) -> None:
     def batch(items: Sequence[str]) -> list[str]:
-        """Place ``items``; bytes not told while written are reported once per batch."""
         missing = []
-        written = 0
-
-        def on_write(n: int) -> None:
-            nonlocal written
-            written += n
-            progress.advance(n)
-
+        told = BytesTold(progress)
         for rel in items:
             object_id, mode, _size = wanted[rel]
             target = dest / rel if rel else dest
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                linker.place(object_id, str(target), mode, on_write)
+                linker.place(object_id, str(target), mode, told)
             except NotFound:
                 missing.append(rel)
-        progress.advance(max(sum(wanted[rel][2] for rel in items) - written, 0))
+        told.rest(sum(wanted[rel][2] for rel in items))
         return missing
 
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
